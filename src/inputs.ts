@@ -1,0 +1,226 @@
+import * as core from '@actions/core'
+import { parse as parseYaml } from 'yaml'
+import { normalizePlatforms } from './plan/platforms.js'
+import { parseImageName, type ImageName } from './plan/reference.js'
+import { splitArgs, splitList } from './util/lists.js'
+
+/** `auto`, `true` or `false`. */
+export type Tristate = 'auto' | 'true' | 'false'
+
+/** One `KEY=VALUE` build argument. */
+export interface BuildArg {
+  key: string
+  value: string
+}
+
+/** One image as the user asked for it; unset fields fall back to the action-level inputs. */
+export interface ImageInput {
+  /** The validated, lowercased name and its registry. */
+  ref: ImageName
+  /** Where it was given, for errors: `image` or `images[N]`. */
+  origin: string
+  context?: string
+  dockerfile?: string
+  platforms?: string[]
+  buildArgs: BuildArg[]
+  target?: string
+  smokeArgs?: string[]
+  smokeExpect?: string
+}
+
+/** Every input of action.yml, read once and validated. */
+export interface Inputs {
+  images: ImageInput[]
+  context: string
+  dockerfile: string
+  platforms: string[]
+  buildArgs: BuildArg[]
+  push: Tristate
+  latest: Tristate
+  version: string
+  dryRun: boolean
+  goGate: boolean
+  goTestArgs: string[]
+  goWorkingDirectory: string
+  cache: boolean
+  smokeTest: boolean
+  smokeArgs: string[]
+  smokeExpect: string
+  smokePlatforms: 'all' | 'native'
+  qemu: Tristate
+  registryUsername: string
+  registryPassword: string
+  githubToken: string
+}
+
+/** Build arguments the action sets itself; users may not redefine them. */
+export const RESERVED_BUILD_ARGS = ['VERSION', 'COMMIT', 'DATE']
+
+const IMAGE_KEYS = [
+  'name',
+  'context',
+  'dockerfile',
+  'platforms',
+  'build-args',
+  'target',
+  'smoke-args',
+  'smoke-expect'
+]
+
+/**
+ * Reads and validates every input. Errors name the input. Secrets are masked before anything
+ * else is logged.
+ */
+export function getInputs(): Inputs {
+  const registryPassword = core.getInput('registry-password')
+  const githubToken = core.getInput('github-token')
+  if (registryPassword) core.setSecret(registryPassword)
+  if (githubToken) core.setSecret(githubToken)
+
+  const image = core.getInput('image')
+  const images = core.getInput('images')
+  if (image && images) {
+    throw new Error(
+      "Both 'image' and 'images' are set: give one image with 'image' or a list with 'images', not both"
+    )
+  }
+
+  return {
+    images: image ? [parseSingleImage(image)] : images ? parseImagesYaml(images) : [],
+    context: core.getInput('context') || '.',
+    dockerfile: core.getInput('dockerfile') || 'Dockerfile',
+    platforms: normalizePlatforms(splitList(core.getInput('platforms')), 'platforms'),
+    buildArgs: parseBuildArgs(core.getInput('build-args'), 'build-args'),
+    push: getTristate('push'),
+    latest: getTristate('latest'),
+    version: core.getInput('version'),
+    dryRun: core.getBooleanInput('dry-run'),
+    goGate: core.getBooleanInput('go-gate'),
+    goTestArgs: splitArgs(core.getInput('go-test-args'), 'go-test-args'),
+    goWorkingDirectory: core.getInput('go-working-directory') || '.',
+    cache: core.getBooleanInput('cache'),
+    smokeTest: core.getBooleanInput('smoke-test'),
+    smokeArgs: splitArgs(core.getInput('smoke-args'), 'smoke-args'),
+    smokeExpect: core.getInput('smoke-expect'),
+    smokePlatforms: getChoice('smoke-platforms', ['all', 'native'] as const),
+    qemu: getTristate('qemu'),
+    registryUsername: core.getInput('registry-username'),
+    registryPassword,
+    githubToken
+  }
+}
+
+function getChoice<T extends string>(name: string, choices: readonly T[]): T {
+  const value = core.getInput(name).toLowerCase()
+  if ((choices as readonly string[]).includes(value)) return value as T
+  throw new Error(`${name}: '${core.getInput(name)}' is not one of ${choices.join(', ')}`)
+}
+
+function getTristate(name: string): Tristate {
+  return getChoice(name, ['auto', 'true', 'false'] as const)
+}
+
+/** Parses `KEY=VALUE` lines (newline separated: values may hold commas). */
+export function parseBuildArgs(value: string | string[], inputName: string): BuildArg[] {
+  const lines = Array.isArray(value) ? value : splitList(value, { commas: false })
+  return lines.map(line => {
+    const eq = line.indexOf('=')
+    const key = eq < 0 ? line : line.slice(0, eq)
+    if (eq < 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      throw new Error(`${inputName}: '${line}' is not a KEY=VALUE line`)
+    }
+    if (RESERVED_BUILD_ARGS.includes(key)) {
+      throw new Error(
+        `${inputName}: ${key} is set by the action from the release metadata; use the 'version' input to change the version`
+      )
+    }
+    return { key, value: line.slice(eq + 1) }
+  })
+}
+
+function parseSingleImage(value: string): ImageInput {
+  return { ref: parseImageName(value, 'image'), origin: 'image', buildArgs: [] }
+}
+
+/**
+ * Parses the `images` YAML: a list whose items are a name or a mapping with `name` and the
+ * per-image settings.
+ */
+export function parseImagesYaml(text: string): ImageInput[] {
+  let doc: unknown
+  try {
+    doc = parseYaml(text)
+  } catch (e) {
+    throw new Error(`images: not valid YAML: ${(e as Error).message.split('\n')[0]}`)
+  }
+  if (!Array.isArray(doc) || doc.length === 0) {
+    throw new Error('images: expected a non-empty YAML list of images')
+  }
+  const seen = new Set<string>()
+  return doc.map((item: unknown, i: number) => {
+    const origin = `images[${i}]`
+    const entry: Record<string, unknown> =
+      typeof item === 'string' ? { name: item } : isRecord(item) ? item : {}
+    if (typeof item !== 'string' && !isRecord(item)) {
+      throw new Error(`${origin}: expected a name or a mapping with 'name'`)
+    }
+    for (const key of Object.keys(entry)) {
+      if (!IMAGE_KEYS.includes(key)) {
+        throw new Error(`${origin}: unknown key '${key}'; expected ${IMAGE_KEYS.join(', ')}`)
+      }
+    }
+    const name = entry['name']
+    if (typeof name !== 'string' || name.trim() === '') {
+      throw new Error(`${origin}.name: required, the image name`)
+    }
+    const ref = parseImageName(name, `${origin}.name`)
+    if (seen.has(ref.name))
+      throw new Error(`${origin}.name: '${ref.name}' is listed twice in images`)
+    seen.add(ref.name)
+    const str = (key: string): string | undefined => {
+      const v = entry[key]
+      if (v === undefined || v === null) return undefined
+      if (typeof v !== 'string' && typeof v !== 'number') {
+        throw new Error(`${origin}.${key}: expected a string`)
+      }
+      return String(v)
+    }
+    const list = (key: string): string[] | undefined => {
+      const v = entry[key]
+      if (v === undefined || v === null) return undefined
+      if (Array.isArray(v)) return v.map(x => String(x))
+      return [String(v)]
+    }
+    const platforms = list('platforms')
+    const smokeArgs = entry['smoke-args']
+    return {
+      ref,
+      origin,
+      context: str('context'),
+      dockerfile: str('dockerfile'),
+      platforms: platforms
+        ? normalizePlatforms(
+            platforms.flatMap(p => splitList(p)),
+            `${origin}.platforms`
+          )
+        : undefined,
+      buildArgs: parseBuildArgs(
+        Array.isArray(entry['build-args'])
+          ? (entry['build-args'] as unknown[]).map(String)
+          : (str('build-args') ?? ''),
+        `${origin}.build-args`
+      ),
+      target: str('target'),
+      smokeArgs: Array.isArray(smokeArgs)
+        ? smokeArgs.map(String)
+        : smokeArgs === undefined || smokeArgs === null
+          ? undefined
+          : splitArgs(String(smokeArgs), `${origin}.smoke-args`),
+      smokeExpect: str('smoke-expect')
+    }
+  })
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}

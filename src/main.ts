@@ -1,0 +1,52 @@
+import * as core from '@actions/core'
+import { readContext } from './context.js'
+import { execute } from './executor.js'
+import { gitCommitDate } from './git.js'
+import { getInputs } from './inputs.js'
+import { commitOf } from './plan/metadata.js'
+import { buildPlan, type Plan } from './plan/plan.js'
+import { renderPlanMarkdown, renderPlanText } from './plan/render.js'
+import { emptyResults, type Results } from './results.js'
+import { setOutputs } from './outputs.js'
+import { renderResultsMarkdown } from './summary.js'
+
+/** The main step: inputs -> plan -> stages -> outputs and summary. */
+export async function run(): Promise<void> {
+  let plan: Plan | undefined
+  let results: Results = emptyResults()
+  try {
+    const inputs = getInputs()
+    const ctx = readContext(process.env)
+    const commitDate = await gitCommitDate(commitOf(ctx), ctx.workspace)
+    plan = buildPlan(inputs, ctx, { commitDate, now: new Date(), nodeArch: process.arch })
+    const planned = plan
+    await core.group('Plan', async () => core.info(renderPlanText(planned)))
+    for (const w of plan.warnings) core.warning(w)
+
+    if (plan.dryRun) {
+      core.info('dry-run: true; stopping after the plan')
+      setOutputs(plan, results)
+      await writeSummary(plan, results)
+      return
+    }
+    results = await execute(plan, inputs, ctx)
+    setOutputs(plan, results)
+    await writeSummary(plan, results)
+  } catch (error) {
+    if (plan) await writeSummary(plan, results).catch(() => undefined)
+    core.setFailed(error instanceof Error ? error.message : String(error))
+  }
+}
+
+async function writeSummary(plan: Plan, results: Results): Promise<void> {
+  if (!process.env['GITHUB_STEP_SUMMARY']) return
+  const title = plan.dryRun
+    ? `go-image-action plan (dry run): ${plan.metadata.version}`
+    : `go-image-action: ${plan.metadata.version}${results.pushed ? ' published' : ''}`
+  await core.summary
+    .addHeading(title, 2)
+    .addRaw(renderPlanMarkdown(plan), true)
+    .addRaw('\n', true)
+    .addRaw(renderResultsMarkdown(plan, results), true)
+    .write()
+}

@@ -1,0 +1,249 @@
+import { posix as path } from 'node:path'
+import type { GitHubContext } from '../context.js'
+import type { BuildArg, Inputs, Tristate } from '../inputs.js'
+import { deriveMetadata, type Metadata } from './metadata.js'
+import { isNativePlatform, runnerPlatform } from './platforms.js'
+
+/** The smoke test of one image. */
+export interface SmokePlan {
+  enabled: boolean
+  /** Platforms to run it on. */
+  platforms: string[]
+  /** Arguments passed to the image (no shell). */
+  args: string[]
+  /** Text the output must contain. */
+  expect: string
+  /** Why some or all platforms are not tested. */
+  note?: string
+}
+
+/** One image of the matrix, fully decided. */
+export interface PlannedImage {
+  /** Lowercased repository name, e.g. `ghcr.io/acme/app`. */
+  name: string
+  /** Registry host of the name. */
+  registry: string
+  /** Where the user gave it (`image`, `images[N]`). */
+  origin: string
+  /** Build context, relative to the workspace. */
+  context: string
+  /** Dockerfile path, relative to the workspace. */
+  dockerfile: string
+  platforms: string[]
+  /** Every tag to push, full references; the version tag first, `latest` last. */
+  tags: string[]
+  /** The version tag (`<name>:<version>`): built, loaded and smoke-tested under this name. */
+  versionTag: string
+  labels: Record<string, string>
+  /** VERSION, COMMIT, DATE, then the action's and the image's build args. */
+  buildArgs: BuildArg[]
+  target?: string
+  /** Scope of this image's entries in the build cache. */
+  cacheScope: string
+  smoke: SmokePlan
+}
+
+/** Everything the run will do, decided before any side effect. */
+export interface Plan {
+  metadata: Metadata
+  images: PlannedImage[]
+  push: boolean
+  pushReason: string
+  latest: boolean
+  latestReason: string
+  dryRun: boolean
+  /** The runner's own platform. */
+  runnerPlatform: string
+  qemu: { mode: Tristate; platforms: string[]; reason: string }
+  goGate: { enabled: boolean; workingDirectory: string; testArgs: string[] }
+  cache: boolean
+  /** Distinct registries of the images, for login. */
+  registries: string[]
+  /** Warnings to show (the plan itself never logs). */
+  warnings: string[]
+}
+
+/** Facts from outside inputs and context. */
+export interface PlanOptions {
+  /** Commit date from git, if known. */
+  commitDate?: string
+  now: Date
+  /** process.arch, for the runner platform when RUNNER_ARCH is unset. */
+  nodeArch: string
+}
+
+/**
+ * Builds the Plan: a pure function of the inputs, the GitHub context and a few outside facts.
+ * Throws an Error naming the input on anything invalid.
+ */
+export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions): Plan {
+  if (inputs.images.length === 0) {
+    throw new Error("image: no image given; set 'image' (one name) or 'images' (a YAML list)")
+  }
+  const metadata = deriveMetadata(ctx, {
+    versionInput: inputs.version,
+    commitDate: opts.commitDate,
+    now: opts.now
+  })
+  const warnings: string[] = []
+
+  let push: boolean
+  let pushReason: string
+  if (inputs.push === 'false') {
+    push = false
+    pushReason = 'push: false'
+  } else if (metadata.fork) {
+    push = false
+    pushReason = 'pull request from a fork: nothing is pushed'
+    if (inputs.push === 'true') {
+      warnings.push('push: true is refused on a pull request from a fork; nothing is pushed')
+    }
+  } else if (inputs.push === 'true') {
+    push = true
+    pushReason = 'push: true'
+  } else {
+    push = metadata.pushAuto
+    pushReason = `push: auto (${metadata.pushReason})`
+  }
+
+  let latest: boolean
+  let latestReason: string
+  if (inputs.latest !== 'auto') {
+    latest = inputs.latest === 'true'
+    latestReason = `latest: ${inputs.latest}`
+  } else {
+    latest = metadata.release && metadata.latestAuto
+    latestReason = latest
+      ? 'latest: auto (stable release)'
+      : `latest: auto (${metadata.release ? 'not a stable release' : 'not a release'})`
+  }
+  if (metadata.version === 'latest') latest = false
+
+  const runner = runnerPlatform(ctx.runnerArch, opts.nodeArch)
+  const commonArgs: BuildArg[] = [
+    { key: 'VERSION', value: metadata.version },
+    { key: 'COMMIT', value: metadata.commit },
+    { key: 'DATE', value: metadata.date }
+  ]
+  const source = ctx.repository ? `${ctx.serverUrl}/${ctx.repository}` : ''
+  const repo = ctx.payload?.repository ?? {}
+
+  const images: PlannedImage[] = inputs.images.map(img => {
+    const name = img.ref.name
+    const context = path.normalize(img.context ?? inputs.context).replace(/(.)\/+$/, '$1')
+    const dockerfileName = img.dockerfile ?? inputs.dockerfile
+    const dockerfile = path.isAbsolute(dockerfileName)
+      ? dockerfileName
+      : path.normalize(path.join(context, dockerfileName))
+    const platforms = img.platforms ?? inputs.platforms
+    const versionTag = `${name}:${metadata.version}`
+    const tags = [versionTag]
+    if (!metadata.release) tags.push(`${name}:sha-${metadata.shortCommit}`)
+    if (latest) tags.push(`${name}:latest`)
+
+    const labels: Record<string, string> = {
+      'org.opencontainers.image.title': name.split('/').pop() as string,
+      'org.opencontainers.image.version': metadata.version,
+      'org.opencontainers.image.revision': metadata.commit,
+      'org.opencontainers.image.created': metadata.date
+    }
+    if (source) {
+      labels['org.opencontainers.image.source'] = source
+      labels['org.opencontainers.image.url'] = source
+    }
+    if (typeof repo.description === 'string' && repo.description.trim() !== '') {
+      labels['org.opencontainers.image.description'] = repo.description.trim()
+    }
+    const spdx = repo.license?.spdx_id
+    if (typeof spdx === 'string' && spdx !== '' && spdx !== 'NOASSERTION') {
+      labels['org.opencontainers.image.licenses'] = spdx
+    }
+
+    const smokePlatforms =
+      inputs.smokePlatforms === 'native'
+        ? platforms.filter(p => isNativePlatform(p, runner))
+        : platforms
+    let note: string | undefined
+    if (!inputs.smokeTest) note = 'smoke-test: false'
+    else if (smokePlatforms.length < platforms.length) {
+      note = `smoke-platforms: native (${runner}); not run: ${platforms.filter(p => !smokePlatforms.includes(p)).join(', ')}`
+      if (smokePlatforms.length === 0) {
+        warnings.push(
+          `${img.origin}: no platform of ${name} is native to the runner (${runner}); it is not smoke-tested`
+        )
+      }
+    }
+
+    return {
+      name,
+      registry: img.ref.registry,
+      origin: img.origin,
+      context,
+      dockerfile,
+      platforms,
+      tags,
+      versionTag,
+      labels,
+      buildArgs: mergeBuildArgs(commonArgs, inputs.buildArgs, img.buildArgs),
+      target: img.target,
+      cacheScope: cacheScope(name),
+      smoke: {
+        enabled: inputs.smokeTest && smokePlatforms.length > 0,
+        platforms: inputs.smokeTest ? smokePlatforms : [],
+        args: img.smokeArgs ?? inputs.smokeArgs,
+        expect: img.smokeExpect || inputs.smokeExpect || metadata.version,
+        note
+      }
+    }
+  })
+
+  const foreign = unique(images.flatMap(i => i.platforms)).filter(p => !isNativePlatform(p, runner))
+  const qemu =
+    inputs.qemu === 'false'
+      ? { mode: inputs.qemu, platforms: [], reason: 'qemu: false' }
+      : foreign.length === 0
+        ? {
+            mode: inputs.qemu,
+            platforms: [],
+            reason: `every platform is native to the runner (${runner})`
+          }
+        : { mode: inputs.qemu, platforms: foreign, reason: `foreign to the runner (${runner})` }
+
+  return {
+    metadata,
+    images,
+    push,
+    pushReason,
+    latest,
+    latestReason,
+    dryRun: inputs.dryRun,
+    runnerPlatform: runner,
+    qemu,
+    goGate: {
+      enabled: inputs.goGate,
+      workingDirectory: path.normalize(inputs.goWorkingDirectory),
+      testArgs: inputs.goTestArgs
+    },
+    cache: inputs.cache,
+    registries: unique(images.map(i => i.registry)),
+    warnings
+  }
+}
+
+/** The build-cache scope of an image: its name, made safe for a cache key. */
+export function cacheScope(imageName: string): string {
+  return imageName.replace(/[^a-z0-9_.-]+/g, '-')
+}
+
+function mergeBuildArgs(...groups: BuildArg[][]): BuildArg[] {
+  const merged = new Map<string, string>()
+  for (const arg of groups.flat()) {
+    merged.delete(arg.key)
+    merged.set(arg.key, arg.value)
+  }
+  return [...merged].map(([key, value]) => ({ key, value }))
+}
+
+function unique<T>(items: T[]): T[] {
+  return [...new Set(items)]
+}

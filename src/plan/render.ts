@@ -1,0 +1,97 @@
+import type { Plan } from './plan.js'
+
+/** The plan as aligned text for the log. */
+export function renderPlanText(plan: Plan): string {
+  const m = plan.metadata
+  const rows: [string, string][] = [
+    ['event', `${m.event} (${m.kind}${m.fork ? ', fork' : ''})`],
+    ['version', `${m.version}  <- ${m.versionSource}`],
+    ['commit', m.commit],
+    ['date', `${m.date}  <- ${m.dateSource}`],
+    ['push', `${plan.push}  <- ${plan.pushReason}`],
+    ['latest', `${plan.latest}  <- ${plan.latestReason}`],
+    ['runner', plan.runnerPlatform],
+    [
+      'qemu',
+      plan.qemu.platforms.length
+        ? `${plan.qemu.mode}: ${plan.qemu.platforms.join(', ')} (${plan.qemu.reason})`
+        : `not needed (${plan.qemu.reason})`
+    ],
+    [
+      'go gate',
+      plan.goGate.enabled
+        ? `gofmt, go vet, go test ${plan.goGate.testArgs.join(' ')} in ${plan.goGate.workingDirectory}`
+        : 'off'
+    ],
+    ['cache', plan.cache ? 'Go caches + buildx type=gha' : 'off'],
+    ['dry run', String(plan.dryRun)]
+  ]
+  const lines = table(rows)
+  for (const img of plan.images) {
+    lines.push('', `image ${img.name} (${img.origin})`)
+    lines.push(
+      ...table([
+        [
+          'dockerfile',
+          `${img.dockerfile} (context ${img.context}${img.target ? `, target ${img.target}` : ''})`
+        ],
+        ['platforms', img.platforms.join(', ')],
+        ['tags', img.tags.join('\n')],
+        ['build args', img.buildArgs.map(a => `${a.key}=${a.value}`).join('\n')],
+        [
+          'labels',
+          Object.entries(img.labels)
+            .map(([k, v]) => `${k}=${v}`)
+            .join('\n')
+        ],
+        ['cache scope', img.cacheScope],
+        [
+          'smoke test',
+          img.smoke.enabled
+            ? `${img.smoke.args.join(' ')} -> expect "${img.smoke.expect}" on ${img.smoke.platforms.join(', ')}${img.smoke.note ? ` (${img.smoke.note})` : ''}`
+            : `off${img.smoke.note ? ` (${img.smoke.note})` : ''}`
+        ]
+      ]).map(l => `  ${l}`)
+    )
+  }
+  return lines.join('\n')
+}
+
+/** The plan as Markdown for the job summary. */
+export function renderPlanMarkdown(plan: Plan): string {
+  const m = plan.metadata
+  const out: string[] = []
+  out.push(
+    `| | |`,
+    `|---|---|`,
+    `| **version** | \`${md(m.version)}\` (${md(m.versionSource)}) |`,
+    `| **commit** | \`${m.commit}\` |`,
+    `| **date** | ${m.date} (${md(m.dateSource)}) |`,
+    `| **event** | ${md(m.event)} (${m.kind}${m.fork ? ', fork' : ''}) |`,
+    `| **push** | ${plan.push ? 'yes' : 'no'} (${md(plan.pushReason)}) |`,
+    `| **latest** | ${plan.latest ? 'yes' : 'no'} (${md(plan.latestReason)}) |`,
+    ''
+  )
+  out.push('| image | platforms | tags | smoke test |', '|---|---|---|---|')
+  for (const img of plan.images) {
+    out.push(
+      `| \`${img.name}\` | ${img.platforms.join('<br>')} | ${img.tags.map(t => `\`${md(t)}\``).join('<br>')} | ${
+        img.smoke.enabled
+          ? `\`${md(img.smoke.args.join(' '))}\` expects \`${md(img.smoke.expect)}\``
+          : 'off'
+      } |`
+    )
+  }
+  return out.join('\n')
+}
+
+function table(rows: [string, string][]): string[] {
+  const width = Math.max(...rows.map(([k]) => k.length))
+  return rows.flatMap(([k, v]) =>
+    v.split('\n').map((line, i) => `${(i === 0 ? k : '').padEnd(width)}  ${line}`)
+  )
+}
+
+function md(text: string): string {
+  return text.replace(/[|`<>]/g, c => `\\${c}`)
+}

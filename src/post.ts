@@ -1,0 +1,3 @@
+import { post } from './cleanup.js'
+
+await post()

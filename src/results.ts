@@ -1,0 +1,49 @@
+/** What happened to one platform of one image. */
+export interface PlatformResult {
+  platform: string
+  /** Digest of the platform's manifest. */
+  digest?: string
+  /** Compressed size of the platform's image (manifest, config and layers), bytes. */
+  size?: number
+  smoke?: SmokeResult
+}
+
+/** The outcome of one smoke test run. */
+export interface SmokeResult {
+  ok: boolean
+  command: string
+  output: string
+  ms: number
+}
+
+/** What happened to one image. */
+export interface ImageResult {
+  name: string
+  /** Digest of the image index (the multi-platform manifest list). */
+  digest?: string
+  platforms: PlatformResult[]
+  /** Tags that were pushed. */
+  pushedTags: string[]
+  /** Why `latest` was left where it was, if it was. */
+  latestNote?: string
+}
+
+/** How long a stage took. */
+export interface StageTiming {
+  stage: string
+  ms: number
+  status: 'ok' | 'failed' | 'skipped'
+  note?: string
+}
+
+/** Everything the executor reports back; outputs and summary come from this only. */
+export interface Results {
+  images: ImageResult[]
+  stages: StageTiming[]
+  pushed: boolean
+}
+
+/** Results of a run that did nothing yet (a dry run). */
+export function emptyResults(): Results {
+  return { images: [], stages: [], pushed: false }
+}

@@ -1,0 +1,57 @@
+import type { Plan } from './plan/plan.js'
+import type { Results } from './results.js'
+
+/** The results part of the job summary: digests, sizes, smoke results and stage times. */
+export function renderResultsMarkdown(plan: Plan, results: Results): string {
+  const out: string[] = []
+  if (results.images.length > 0) {
+    out.push(
+      '### Images',
+      '',
+      '| image | platform | digest | size | smoke test |',
+      '|---|---|---|---|---|'
+    )
+    for (const img of results.images) {
+      out.push(
+        `| \`${img.name}\` | index | \`${img.digest ?? '-'}\` | | ${img.pushedTags.length ? `pushed: ${img.pushedTags.map(t => `\`${t}\``).join(', ')}` : 'not pushed'} |`
+      )
+      for (const p of img.platforms) {
+        const smoke = p.smoke
+          ? `${p.smoke.ok ? 'passed' : '**failed**'} (${(p.smoke.ms / 1000).toFixed(1)} s)`
+          : 'not run'
+        out.push(
+          `| | ${p.platform} | \`${p.digest ?? '-'}\` | ${p.size === undefined ? '-' : formatBytes(p.size)} | ${smoke} |`
+        )
+      }
+      if (img.latestNote) out.push(`| | | ${img.latestNote} | | |`)
+    }
+    out.push('')
+  }
+  if (results.stages.length > 0) {
+    out.push('### Stages', '', '| stage | status | time |', '|---|---|---|')
+    for (const s of results.stages) {
+      out.push(
+        `| ${s.stage} | ${s.status}${s.note ? ` (${s.note})` : ''} | ${(s.ms / 1000).toFixed(1)} s |`
+      )
+    }
+    out.push('')
+  }
+  const first = plan.images[0]
+  if (results.pushed && first) {
+    out.push(
+      'Run it:',
+      '',
+      '```',
+      `docker run --rm ${first.versionTag} ${first.smoke.args.join(' ')}`,
+      '```'
+    )
+  }
+  return out.join('\n')
+}
+
+/** Bytes as KiB/MiB with one decimal. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`
+}

@@ -1,0 +1,214 @@
+import { beforeAll, describe, expect, it } from '@jest/globals'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { ROOT, runAction, type ActionRun } from '../harness/runner.js'
+import {
+  branchPush,
+  dispatch,
+  forkPullRequest,
+  pullRequest,
+  release,
+  schedule,
+  SHA,
+  tagDelete,
+  tagPush,
+  type EventFixture
+} from '../fixtures/events.js'
+
+const IMAGES =
+  '- name: ghcr.io/Octo-Org/cli\n- name: ghcr.io/octo-org/web\n  platforms: linux/amd64,linux/arm64,linux/arm/v7'
+
+function dryRun(fx: EventFixture, inputs: Record<string, string> = {}): Promise<ActionRun> {
+  return runAction({
+    eventName: fx.eventName,
+    payload: fx.payload,
+    env: fx.env,
+    inputs: { images: IMAGES, 'dry-run': 'true', ...inputs }
+  })
+}
+
+beforeAll(() => {
+  if (!existsSync(join(ROOT, 'dist', 'main', 'index.js')))
+    throw new Error('run `npm run bundle` first')
+})
+
+describe('dry run of the bundle, as the runner runs it', () => {
+  it.each([
+    [
+      'release',
+      release('v1.2.3'),
+      '1.2.3',
+      'true',
+      ['ghcr.io/octo-org/cli:1.2.3', 'ghcr.io/octo-org/cli:latest']
+    ],
+    [
+      'prerelease',
+      release('v1.3.0-rc.1', 'prereleased'),
+      '1.3.0-rc.1',
+      'true',
+      ['ghcr.io/octo-org/cli:1.3.0-rc.1']
+    ],
+    [
+      'tag push',
+      tagPush('v2.0.0'),
+      '2.0.0',
+      'true',
+      ['ghcr.io/octo-org/cli:2.0.0', 'ghcr.io/octo-org/cli:latest']
+    ],
+    [
+      'branch push',
+      branchPush('feature/x'),
+      'feature-x',
+      'false',
+      ['ghcr.io/octo-org/cli:feature-x', `ghcr.io/octo-org/cli:sha-${SHA.slice(0, 7)}`]
+    ],
+    [
+      'dispatch with version',
+      dispatch({ version: 'v0.5.0' }),
+      '0.5.0',
+      'true',
+      ['ghcr.io/octo-org/cli:0.5.0', 'ghcr.io/octo-org/cli:latest']
+    ],
+    [
+      'dispatch without version',
+      dispatch({}),
+      'master',
+      'false',
+      ['ghcr.io/octo-org/cli:master', `ghcr.io/octo-org/cli:sha-${SHA.slice(0, 7)}`]
+    ],
+    [
+      'pull request',
+      pullRequest(),
+      'pr-2',
+      'false',
+      ['ghcr.io/octo-org/cli:pr-2', 'ghcr.io/octo-org/cli:sha-ec26c3e']
+    ],
+    [
+      'pull_request_target',
+      pullRequest('pull_request_target'),
+      'pr-2',
+      'false',
+      ['ghcr.io/octo-org/cli:pr-2', 'ghcr.io/octo-org/cli:sha-ec26c3e']
+    ],
+    [
+      'schedule',
+      schedule(),
+      'nightly',
+      'false',
+      ['ghcr.io/octo-org/cli:nightly', `ghcr.io/octo-org/cli:sha-${SHA.slice(0, 7)}`]
+    ]
+  ])('%s', async (_name, fx, version, push, cliTags) => {
+    const run = await dryRun(fx)
+    expect(run.main.stderr).toBe('')
+    expect(run.main.exitCode).toBe(0)
+    expect(run.main.annotations).toEqual([])
+    const out = run.main.outputs
+    expect(out.version).toBe(version)
+    expect(out.push).toBe(push)
+    expect(out.digests).toBe('{}')
+    expect(out.date).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+    expect(out.commit).toMatch(/^[0-9a-f]{40}$/)
+    expect(out.tags.split('\n').filter(t => t.startsWith('ghcr.io/octo-org/cli:'))).toEqual(cliTags)
+    expect(out.tags.split('\n').filter(t => t.startsWith('ghcr.io/octo-org/web:'))).toHaveLength(
+      cliTags.length
+    )
+    expect(out.labels).toContain(`org.opencontainers.image.version=${version}`)
+    const meta = JSON.parse(out.metadata)
+    expect(meta.images[1].platforms).toEqual(['linux/amd64', 'linux/arm64', 'linux/arm/v7'])
+    // the plan is in the log and in the job summary
+    expect(run.main.stdout).toContain('::group::Plan')
+    expect(run.main.stdout).toContain(`version  ${version}`)
+    expect(run.main.summary).toContain(`| **version** | \`${version}\``)
+    expect(run.post?.exitCode).toBe(0)
+  })
+
+  it('refuses push: true on a fork PR with a warning and reports push=false', async () => {
+    const run = await dryRun(forkPullRequest(), { push: 'true' })
+    expect(run.main.exitCode).toBe(0)
+    expect(run.main.outputs.push).toBe('false')
+    expect(run.main.annotations).toEqual([
+      {
+        command: 'warning',
+        properties: {},
+        message: 'push: true is refused on a pull request from a fork; nothing is pushed'
+      }
+    ])
+  })
+
+  it('masks the github token and the registry password', async () => {
+    const run = await runAction({
+      ...release(),
+      inputs: { image: 'ghcr.io/a/b', 'dry-run': 'true', 'registry-password': 'p4ss-w0rd' },
+      githubToken: 'ghs_secrettoken123'
+    })
+    expect(run.main.masks).toEqual(expect.arrayContaining(['p4ss-w0rd', 'ghs_secrettoken123']))
+    expect(run.log.replace(/::add-mask::.*\n/g, '')).not.toMatch(/p4ss-w0rd|ghs_secrettoken123/)
+  })
+})
+
+describe('bad inputs fail first, naming the input', () => {
+  it.each([
+    ['image and images', release(), { image: 'a' }, /^Both 'image' and 'images' are set/],
+    [
+      'an unknown platform',
+      release(),
+      { platforms: 'linux/amd64,linux/sparc64' },
+      /^platforms: unknown platform 'linux\/sparc64'/
+    ],
+    [
+      'a tagged image name',
+      release(),
+      { images: '- ghcr.io/a/b:v1' },
+      /^images\[0\]\.name: 'ghcr.io\/a\/b:v1' carries a tag/
+    ],
+    [
+      'a bad release tag',
+      release('v1 2'),
+      {},
+      /^release\.tag_name: 'v1 2' is not a valid Docker tag/
+    ],
+    [
+      'a tag with shell syntax',
+      tagPush('$(reboot)'),
+      {},
+      /^the pushed tag: '\$\(reboot\)' is not a valid Docker tag/
+    ],
+    [
+      'a bad version input',
+      release(),
+      { version: 'a/b' },
+      /^version: 'a\/b' is not a valid Docker tag/
+    ],
+    ['a bad dispatch version', dispatch({ version: '1.0;id' }), {}, /^inputs\.version: '1\.0;id'/],
+    [
+      'a bad push value',
+      release(),
+      { push: 'maybe' },
+      /^push: 'maybe' is not one of auto, true, false/
+    ],
+    ['a bad boolean', release(), { 'dry-run': 'nope' }, /dry-run/],
+    [
+      'a reserved build arg',
+      release(),
+      { 'build-args': 'DATE=now' },
+      /^build-args: DATE is set by the action/
+    ],
+    [
+      'a shell operator in smoke-args',
+      release(),
+      { 'smoke-args': '--version; id' },
+      /^smoke-args: .*';'/
+    ],
+    ['a deleted tag', tagDelete(), {}, /^push: refs\/tags\/simple-tag was deleted/]
+  ])('%s', async (_name, fx, inputs, message) => {
+    const run = await dryRun(fx, inputs)
+    expect(run.failed).toBe(true)
+    expect(run.main.exitCode).toBe(1)
+    const errors = run.main.annotations.filter(a => a.command === 'error')
+    expect(errors).toHaveLength(1)
+    expect(errors[0].message).toMatch(message)
+    // nothing ran before the error: no plan, no outputs
+    expect(run.main.stdout).not.toContain('::group::')
+    expect(run.main.outputs).toEqual({})
+  })
+})

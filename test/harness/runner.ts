@@ -1,0 +1,287 @@
+/**
+ * Runs the bundled action the way the GitHub Actions runner does (runner-protocol.md §9): a child
+ * process `node dist/main/index.js` under Node 24, cwd = the workspace, every declared input as
+ * INPUT_<NAME> with its default, the GITHUB_* and RUNNER_* env, fresh file-command files; then the
+ * post entry with STATE_* from the main step's GITHUB_STATE.
+ */
+import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parse as parseYaml } from 'yaml'
+
+/** The repository root (where action.yml is). */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+
+/** Node 24 from the `node` devDependency, as the runner's node24 would be. */
+export const NODE24 = join(ROOT, 'node_modules', '.bin', 'node')
+
+/** One annotation or command read from stdout. */
+export interface WorkflowCommand {
+  command: string
+  properties: Record<string, string>
+  message: string
+}
+
+/** What one step (main or post) left behind. */
+export interface StepResult {
+  exitCode: number
+  stdout: string
+  stderr: string
+  outputs: Record<string, string>
+  state: Record<string, string>
+  env: Record<string, string>
+  path: string[]
+  summary: string
+  /** ::error / ::warning / ::notice lines. */
+  annotations: WorkflowCommand[]
+  /** Values registered with ::add-mask::. */
+  masks: string[]
+}
+
+/** A whole action run: main, then post. */
+export interface ActionRun {
+  main: StepResult
+  post?: StepResult
+  /** The step failed (main's exit code was not 0). */
+  failed: boolean
+  /** Everything both steps printed, stdout and stderr, for "no secret in any log" checks. */
+  log: string
+}
+
+/** How to run the action. */
+export interface RunActionOptions {
+  /** Inputs by name (hyphens kept), as a workflow's `with:`. */
+  inputs?: Record<string, string>
+  eventName: string
+  payload: object
+  /** GITHUB_REF, GITHUB_SHA, ... and any other env (ACTIONS_* for the cache). */
+  env?: Record<string, string>
+  /** The workspace (cwd and GITHUB_WORKSPACE); a fresh temp dir when unset. */
+  workspace?: string
+  /** The value `${{ github.token }}` evaluates to. */
+  githubToken?: string
+  /** Run the post entry too (default true, as `post-if: always()`). */
+  post?: boolean
+  /** Kill the step after this long (default 20 minutes). */
+  timeoutMs?: number
+  /** Called with every chunk the steps print (for long e2e runs). */
+  onOutput?: (chunk: string) => void
+}
+
+interface ManifestInput {
+  default?: string
+}
+
+/** Inputs declared in action.yml with their defaults, `${{ github.token }}` evaluated. */
+export function manifestInputs(githubToken: string): Record<string, string> {
+  const manifest = parseYaml(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as {
+    inputs: Record<string, ManifestInput>
+  }
+  const out: Record<string, string> = {}
+  for (const [name, spec] of Object.entries(manifest.inputs)) {
+    const def = spec.default ?? ''
+    out[name] = def === '${{ github.token }}' ? githubToken : def
+  }
+  return out
+}
+
+/** Runs main and then post, the way the runner does. */
+export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
+  const temp = mkdtempSync(join(tmpdir(), 'gia-runner-'))
+  const workspace = opts.workspace ?? mkdirp(join(temp, 'workspace'))
+  const runnerTemp = mkdirp(join(temp, 'runner-temp'))
+  const eventPath = join(runnerTemp, '_github_workflow', 'event.json')
+  mkdirp(dirname(eventPath))
+  writeFileSync(eventPath, JSON.stringify(opts.payload))
+
+  const githubToken = opts.githubToken ?? `ghs_harness${randomUUID().replace(/-/g, '')}`
+  const inputs = { ...manifestInputs(githubToken), ...(opts.inputs ?? {}) }
+  const base: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined || /^(INPUT_|GITHUB_|RUNNER_|ACTIONS_|STATE_)/.test(k)) continue
+    if (k === 'NODE_OPTIONS' || k.startsWith('JEST_') || k === 'NODE_ICU_DATA') continue
+    base[k] = v
+  }
+  for (const [name, value] of Object.entries(inputs)) {
+    base[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
+  }
+  const repo = 'octo-org/octo-repo'
+  Object.assign(base, {
+    GITHUB_ACTIONS: 'true',
+    CI: 'true',
+    GITHUB_EVENT_NAME: opts.eventName,
+    GITHUB_EVENT_PATH: eventPath,
+    GITHUB_WORKSPACE: workspace,
+    GITHUB_REPOSITORY: repo,
+    GITHUB_REPOSITORY_OWNER: repo.split('/')[0],
+    GITHUB_SERVER_URL: 'https://github.com',
+    GITHUB_API_URL: 'https://api.github.com',
+    GITHUB_RUN_ID: '1',
+    GITHUB_RUN_NUMBER: '1',
+    GITHUB_RUN_ATTEMPT: '1',
+    GITHUB_ACTOR: 'octocat',
+    GITHUB_JOB: 'build',
+    GITHUB_ACTION: 'go-image-action',
+    GITHUB_ACTION_PATH: ROOT,
+    RUNNER_OS: 'Linux',
+    RUNNER_ARCH: process.arch === 'arm64' ? 'ARM64' : 'X64',
+    RUNNER_TEMP: runnerTemp,
+    RUNNER_TOOL_CACHE: mkdirp(join(temp, 'toolcache')),
+    ...(opts.env ?? {})
+  })
+
+  const log: string[] = []
+  const main = await runStep('main', base, temp, workspace, opts, log)
+  let post: StepResult | undefined
+  if (opts.post !== false) {
+    const postEnv = { ...base }
+    for (const [k, v] of Object.entries(main.state)) postEnv[`STATE_${k}`] = v
+    post = await runStep('post', postEnv, temp, workspace, opts, log)
+  }
+  return { main, post, failed: main.exitCode !== 0, log: log.join('') }
+}
+
+async function runStep(
+  which: 'main' | 'post',
+  env: Record<string, string>,
+  temp: string,
+  workspace: string,
+  opts: RunActionOptions,
+  log: string[]
+): Promise<StepResult> {
+  const dir = mkdirp(join(temp, `_runner_file_commands_${which}`))
+  const files = {
+    GITHUB_OUTPUT: join(dir, `set_output_${randomUUID()}`),
+    GITHUB_ENV: join(dir, `set_env_${randomUUID()}`),
+    GITHUB_PATH: join(dir, `add_path_${randomUUID()}`),
+    GITHUB_STATE: join(dir, `save_state_${randomUUID()}`),
+    GITHUB_STEP_SUMMARY: join(dir, `step_summary_${randomUUID()}`)
+  }
+  for (const f of Object.values(files)) writeFileSync(f, '')
+  const entry = join(ROOT, 'dist', which, 'index.js')
+  const { exitCode, stdout, stderr } = await spawnNode(
+    entry,
+    { ...env, ...files },
+    workspace,
+    opts,
+    log
+  )
+  return {
+    exitCode,
+    stdout,
+    stderr,
+    outputs: parseFileCommand(readFileSync(files.GITHUB_OUTPUT, 'utf8'), 'GITHUB_OUTPUT'),
+    state: parseFileCommand(readFileSync(files.GITHUB_STATE, 'utf8'), 'GITHUB_STATE'),
+    env: parseFileCommand(readFileSync(files.GITHUB_ENV, 'utf8'), 'GITHUB_ENV'),
+    path: readFileSync(files.GITHUB_PATH, 'utf8').split('\n').filter(Boolean),
+    summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
+    annotations: parseCommands(stdout).filter(c =>
+      ['error', 'warning', 'notice'].includes(c.command)
+    ),
+    masks: parseCommands(stdout)
+      .filter(c => c.command === 'add-mask')
+      .map(c => c.message)
+  }
+}
+
+function spawnNode(
+  entry: string,
+  env: Record<string, string>,
+  cwd: string,
+  opts: RunActionOptions,
+  log: string[]
+): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(NODE24, [entry], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20 * 60_000)
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString()
+      log.push(d.toString())
+      opts.onOutput?.(d.toString())
+    })
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString()
+      log.push(d.toString())
+      opts.onOutput?.(d.toString())
+    })
+    child.on('error', reject)
+    child.on('close', code => {
+      clearTimeout(timer)
+      resolvePromise({ exitCode: code ?? 1, stdout, stderr })
+    })
+  })
+}
+
+/**
+ * Parses a GITHUB_OUTPUT / GITHUB_ENV / GITHUB_STATE file with the runner's rules
+ * (runner-protocol.md §4.2), throwing on anything the runner would reject.
+ */
+export function parseFileCommand(text: string, name: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  const lines = text.split('\n')
+  if (lines[lines.length - 1] === '') lines.pop()
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]
+    if (line === '') continue
+    const eq = line.indexOf('=')
+    const heredoc = line.indexOf('<<')
+    if (eq >= 0 && (heredoc < 0 || eq < heredoc)) {
+      const key = line.slice(0, eq)
+      if (!key) throw new Error(`${name}: invalid format '${line}'`)
+      out[key] = line.slice(eq + 1)
+      continue
+    }
+    if (heredoc < 0) throw new Error(`${name}: invalid format '${line}'`)
+    const key = line.slice(0, heredoc)
+    const delim = line.slice(heredoc + 2)
+    if (!key || !delim) {
+      throw new Error(
+        `${name}: Invalid format '${line}'. Name must not be empty and delimiter must not be empty`
+      )
+    }
+    const value: string[] = []
+    let closed = false
+    for (i++; i < lines.length; i++) {
+      if (lines[i] === delim) {
+        closed = true
+        break
+      }
+      value.push(lines[i])
+    }
+    if (!closed) throw new Error(`${name}: Invalid value. Matching delimiter not found '${delim}'`)
+    out[key] = value.join('\n')
+  }
+  return out
+}
+
+/** Workflow commands (`::name k=v,k=v::message`) in stdout, escapes decoded. */
+export function parseCommands(stdout: string): WorkflowCommand[] {
+  const out: WorkflowCommand[] = []
+  for (const line of stdout.split('\n')) {
+    const m = /^::([a-z-]+)(?: ([^:]*))?::(.*)$/.exec(line.replace(/\r$/, ''))
+    if (!m) continue
+    const properties: Record<string, string> = {}
+    for (const pair of (m[2] ?? '').split(',').filter(Boolean)) {
+      const eq = pair.indexOf('=')
+      properties[pair.slice(0, eq)] = unescape(pair.slice(eq + 1), true)
+    }
+    out.push({ command: m[1], properties, message: unescape(m[3], false) })
+  }
+  return out
+}
+
+function unescape(s: string, property: boolean): string {
+  let r = s.replace(/%0D/g, '\r').replace(/%0A/g, '\n')
+  if (property) r = r.replace(/%3A/g, ':').replace(/%2C/g, ',')
+  return r.replace(/%25/g, '%')
+}
+
+function mkdirp(p: string): string {
+  mkdirSync(p, { recursive: true })
+  return p
+}
