@@ -19,7 +19,23 @@ import { inputsFor } from '../test/fixtures/inputs.js'
 jest.spyOn(process.stdout, 'write').mockImplementation(() => true)
 
 const NOW = new Date('2026-11-24T10:11:12Z')
-const opts = { now: NOW, nodeArch: 'x64' }
+/** A cross-compiling Dockerfile: nothing runs on the target platform. */
+const CROSS = [
+  'ARG GO_IMAGE=golang:1.26',
+  'FROM --platform=$BUILDPLATFORM ${GO_IMAGE} AS build',
+  'ARG TARGETOS TARGETARCH',
+  'RUN GOOS=$TARGETOS GOARCH=$TARGETARCH go build -o /app .',
+  'FROM scratch',
+  'COPY --from=build /app /app',
+  'ENTRYPOINT ["/app"]'
+].join('\n')
+/** A Dockerfile whose final stage runs a command on the target platform. */
+const TARGET_RUN = 'FROM alpine\nRUN apk add --no-cache ca-certificates\nCOPY app /app\n'
+
+function withDockerfiles(files: Record<string, string>): Record<string, string> {
+  return new Proxy(files, { get: (t, k: string) => (k in t ? t[k] : CROSS) })
+}
+const opts = { now: NOW, nodeArch: 'x64', dockerfiles: withDockerfiles({}) }
 
 describe('buildPlan: tags, latest and push', () => {
   it.each([
@@ -236,6 +252,25 @@ describe('buildPlan: the image matrix', () => {
     expect(plan.qemu.platforms).toEqual(['linux/amd64'])
   })
 
+  it.each([
+    ['smoke tests on foreign platforms', {}, CROSS, ['linux/arm64']],
+    ['no smoke test and a cross-compiling Dockerfile', { 'smoke-test': 'false' }, CROSS, []],
+    ['native smoke tests only', { 'smoke-platforms': 'native' }, CROSS, []],
+    [
+      'no smoke test but a target-platform RUN step',
+      { 'smoke-test': 'false' },
+      TARGET_RUN,
+      ['linux/arm64']
+    ],
+    ['qemu: true', { 'smoke-test': 'false', qemu: 'true' }, CROSS, ['linux/arm64']]
+  ])('qemu: auto emulates what must run: %s', (_name, withInputs, dockerfile, platforms) => {
+    const plan = buildPlan(inputsFor({ image: 'a', ...withInputs }), contextOf(release()), {
+      ...opts,
+      dockerfiles: { Dockerfile: dockerfile }
+    })
+    expect(plan.qemu.platforms).toEqual(platforms)
+  })
+
   it('needs no emulation when every platform is native, and none with qemu: false', () => {
     expect(
       buildPlan(inputsFor({ image: 'a', platforms: 'linux/amd64' }), contextOf(release()), opts)
@@ -318,6 +353,20 @@ describe('labels and outputs', () => {
     const md = renderPlanMarkdown(plan)
     expect(md).toContain('| **version** | `1.2.3` (release.tag_name) |')
     expect(md).toContain('`ghcr.io/acme/app:1.2.3`<br>`ghcr.io/acme/app:latest`')
+  })
+
+  it('refuses a Dockerfile that is not there, naming the input', () => {
+    const missing = { ...opts, dockerfiles: {} }
+    expect(() => buildPlan(inputsFor({ image: 'a' }), contextOf(release()), missing)).toThrow(
+      /^dockerfile: Dockerfile does not exist in the workspace \(context \.\)$/
+    )
+    expect(() =>
+      buildPlan(
+        inputsFor({ images: '- name: a\n  dockerfile: cmd/a/Dockerfile' }),
+        contextOf(release()),
+        missing
+      )
+    ).toThrow(/^images\[0\]\.dockerfile: cmd\/a\/Dockerfile does not exist/)
   })
 
   it('makes cache scopes safe', () => {

@@ -1,10 +1,12 @@
 import * as core from '@actions/core'
+import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
 import { readContext } from './context.js'
 import { execute } from './executor.js'
 import { gitCommitDate } from './git.js'
 import { getInputs } from './inputs.js'
 import { commitOf } from './plan/metadata.js'
-import { buildPlan, type Plan } from './plan/plan.js'
+import { buildPlan, dockerfilePaths, type Plan } from './plan/plan.js'
 import { renderPlanMarkdown, renderPlanText } from './plan/render.js'
 import { emptyResults, type Results } from './results.js'
 import { setOutputs } from './outputs.js'
@@ -18,7 +20,18 @@ export async function run(): Promise<void> {
     const inputs = getInputs()
     const ctx = readContext(process.env)
     const commitDate = await gitCommitDate(commitOf(ctx), ctx.workspace)
-    plan = buildPlan(inputs, ctx, { commitDate, now: new Date(), nodeArch: process.arch })
+    const dockerfiles: Record<string, string | undefined> = {}
+    for (const file of dockerfilePaths(inputs)) {
+      dockerfiles[file] = await readFile(resolve(ctx.workspace, file), 'utf8').catch(
+        () => undefined
+      )
+    }
+    plan = buildPlan(inputs, ctx, {
+      commitDate,
+      now: new Date(),
+      nodeArch: process.arch,
+      dockerfiles
+    })
     const planned = plan
     await core.group('Plan', async () => core.info(renderPlanText(planned)))
     for (const w of plan.warnings) core.warning(w)

@@ -32105,7 +32105,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9257);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(326);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -32114,7 +32114,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9257:
+/***/ 326:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35068,6 +35068,10 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: ./src/context.ts
@@ -35731,12 +35735,101 @@ function validSha(sha, source) {
     return sha;
 }
 
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: ./src/plan/dockerfile.ts
+/**
+ * Splits a Dockerfile into stages with their RUN steps. Enough of the grammar for what the plan
+ * needs (which stages run on the target platform and what they run): line continuations,
+ * comments, `FROM [--platform=X] base [AS name]`, `RUN`. Heredocs are kept as text.
+ */
+function parseDockerfile(text) {
+    const stages = [];
+    const lines = text.split(/\r?\n/);
+    let escape = '\\';
+    for (let i = 0; i < lines.length; i++) {
+        const start = i;
+        let line = lines[i];
+        const directive = /^#\s*escape\s*=\s*(\S)/i.exec(line);
+        if (directive && stages.length === 0)
+            escape = directive[1];
+        if (/^\s*(#|$)/.test(line))
+            continue;
+        while (line.trimEnd().endsWith(escape) && i + 1 < lines.length) {
+            line = line.trimEnd().slice(0, -1) + ' ';
+            i++;
+            while (i < lines.length && /^\s*#/.test(lines[i]))
+                i++;
+            line += lines[i] ?? '';
+        }
+        const m = /^\s*(\w+)\s+(.*)$/.exec(line);
+        if (!m)
+            continue;
+        const instruction = m[1].toUpperCase();
+        const rest = m[2].trim();
+        if (instruction === 'FROM') {
+            const words = rest.split(/\s+/);
+            let platform;
+            while (words[0]?.startsWith('--')) {
+                const flag = words.shift();
+                const pm = /^--platform=(.*)$/i.exec(flag);
+                if (pm)
+                    platform = pm[1];
+            }
+            const asIndex = words.findIndex(w => w.toUpperCase() === 'AS');
+            stages.push({
+                line: start + 1,
+                base: words[0] ?? '',
+                platform,
+                name: asIndex >= 0 ? words[asIndex + 1]?.toLowerCase() : undefined,
+                runs: []
+            });
+        }
+        else if (instruction === 'RUN' && stages.length > 0) {
+            stages[stages.length - 1].runs.push({ line: start + 1, text: rest });
+        }
+    }
+    return stages;
+}
+/** Whether a stage runs on the build platform (`--platform=$BUILDPLATFORM`) instead of the target's. */
+function runsOnBuildPlatform(stage) {
+    return !!stage.platform && /\$\{?BUILDPLATFORM\}?/.test(stage.platform);
+}
+/**
+ * RUN steps that execute on the target platform, so under emulation for a foreign one: the RUN
+ * steps of stages that do not pin `--platform=$BUILDPLATFORM` and whose base is not another
+ * stage that does.
+ */
+function targetPlatformRuns(stages) {
+    const onBuild = new Set();
+    const out = [];
+    for (const stage of stages) {
+        const inherits = onBuild.has(stage.base.toLowerCase()) && !stage.platform;
+        const build = runsOnBuildPlatform(stage) || inherits;
+        if (build && stage.name)
+            onBuild.add(stage.name);
+        if (!build)
+            for (const run of stage.runs)
+                out.push({ stage, run });
+    }
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/plan/plan.ts
 
 
 
+
+/** The workspace-relative Dockerfile path of every image, for the caller to read. */
+function dockerfilePaths(inputs) {
+    return inputs.images.map(img => resolvePaths(inputs, img).dockerfile);
+}
+function resolvePaths(inputs, img) {
+    const context = external_node_path_namespaceObject.posix.normalize(img.context ?? inputs.context).replace(/(.)\/+$/, '$1');
+    const dockerfileName = img.dockerfile ?? inputs.dockerfile;
+    const dockerfile = external_node_path_namespaceObject.posix.isAbsolute(dockerfileName)
+        ? dockerfileName
+        : external_node_path_namespaceObject.posix.normalize(external_node_path_namespaceObject.posix.join(context, dockerfileName));
+    return { context, dockerfile };
+}
 /**
  * Builds the Plan: a pure function of the inputs, the GitHub context and a few outside facts.
  * Throws an Error naming the input on anything invalid.
@@ -35796,11 +35889,12 @@ function buildPlan(inputs, ctx, opts) {
     const repo = ctx.payload?.repository ?? {};
     const images = inputs.images.map(img => {
         const name = img.ref.name;
-        const context = external_node_path_namespaceObject.posix.normalize(img.context ?? inputs.context).replace(/(.)\/+$/, '$1');
-        const dockerfileName = img.dockerfile ?? inputs.dockerfile;
-        const dockerfile = external_node_path_namespaceObject.posix.isAbsolute(dockerfileName)
-            ? dockerfileName
-            : external_node_path_namespaceObject.posix.normalize(external_node_path_namespaceObject.posix.join(context, dockerfileName));
+        const { context, dockerfile } = resolvePaths(inputs, img);
+        const text = opts.dockerfiles[dockerfile];
+        if (text === undefined) {
+            const which = img.dockerfile !== undefined ? `${img.origin}.dockerfile` : 'dockerfile';
+            throw new Error(`${which}: ${dockerfile} does not exist in the workspace (context ${context})`);
+        }
         const platforms = img.platforms ?? inputs.platforms;
         const versionTag = `${name}:${metadata.version}`;
         const tags = [versionTag];
@@ -35856,19 +35950,34 @@ function buildPlan(inputs, ctx, opts) {
                 args: img.smokeArgs ?? inputs.smokeArgs,
                 expect: img.smokeExpect || inputs.smokeExpect || metadata.version,
                 note
-            }
+            },
+            targetRuns: targetPlatformRuns(parseDockerfile(text)).map(r => r.run.line)
         };
     });
     const foreign = unique(images.flatMap(i => i.platforms)).filter(p => !isNativePlatform(p, runner));
-    const qemu = inputs.qemu === 'false'
-        ? { mode: inputs.qemu, platforms: [], reason: 'qemu: false' }
-        : foreign.length === 0
-            ? {
-                mode: inputs.qemu,
-                platforms: [],
-                reason: `every platform is native to the runner (${runner})`
-            }
-            : { mode: inputs.qemu, platforms: foreign, reason: `foreign to the runner (${runner})` };
+    // What must run on a foreign platform: smoke tests, and RUN steps of target-platform stages.
+    const mustRun = unique(images.flatMap(i => [...i.smoke.platforms, ...(i.targetRuns.length > 0 ? i.platforms : [])])).filter(p => foreign.includes(p));
+    let qemu;
+    if (inputs.qemu === 'false') {
+        qemu = { mode: inputs.qemu, platforms: [], reason: 'qemu: false' };
+        if (mustRun.length > 0) {
+            warnings.push(`qemu: false, but ${mustRun.join(', ')} must run on this ${runner} runner (smoke tests or RUN steps); they need emulation the runner may not have`);
+        }
+    }
+    else if (inputs.qemu === 'true') {
+        qemu = { mode: inputs.qemu, platforms: foreign, reason: 'qemu: true (every foreign platform)' };
+    }
+    else {
+        qemu = {
+            mode: inputs.qemu,
+            platforms: mustRun,
+            reason: foreign.length === 0
+                ? `every platform is native to the runner (${runner})`
+                : mustRun.length === 0
+                    ? 'nothing runs on a foreign platform (no smoke test there, no target-platform RUN step)'
+                    : 'smoke tests or RUN steps on platforms foreign to the runner'
+        };
+    }
     return {
         metadata,
         images,
@@ -36105,6 +36214,8 @@ function formatBytes(n) {
 
 
 
+
+
 /** The main step: inputs -> plan -> stages -> outputs and summary. */
 async function main_run() {
     let plan;
@@ -36113,7 +36224,16 @@ async function main_run() {
         const inputs = getInputs();
         const ctx = readContext(process.env);
         const commitDate = await gitCommitDate(commitOf(ctx), ctx.workspace);
-        plan = buildPlan(inputs, ctx, { commitDate, now: new Date(), nodeArch: process.arch });
+        const dockerfiles = {};
+        for (const file of dockerfilePaths(inputs)) {
+            dockerfiles[file] = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.resolve)(ctx.workspace, file), 'utf8').catch(() => undefined);
+        }
+        plan = buildPlan(inputs, ctx, {
+            commitDate,
+            now: new Date(),
+            nodeArch: process.arch,
+            dockerfiles
+        });
         const planned = plan;
         await group('Plan', async () => info(renderPlanText(planned)));
         for (const w of plan.warnings)

@@ -2,6 +2,7 @@ import { posix as path } from 'node:path'
 import type { GitHubContext } from '../context.js'
 import type { BuildArg, Inputs, Tristate } from '../inputs.js'
 import { deriveMetadata, type Metadata } from './metadata.js'
+import { parseDockerfile, targetPlatformRuns } from './dockerfile.js'
 import { isNativePlatform, runnerPlatform } from './platforms.js'
 
 /** The smoke test of one image. */
@@ -41,6 +42,8 @@ export interface PlannedImage {
   /** Scope of this image's entries in the build cache. */
   cacheScope: string
   smoke: SmokePlan
+  /** Lines of RUN steps that execute on the target platform (emulated for a foreign one). */
+  targetRuns: number[]
 }
 
 /** Everything the run will do, decided before any side effect. */
@@ -70,6 +73,25 @@ export interface PlanOptions {
   now: Date
   /** process.arch, for the runner platform when RUNNER_ARCH is unset. */
   nodeArch: string
+  /** The text of each planned Dockerfile by its workspace-relative path (see dockerfilePaths). */
+  dockerfiles: Record<string, string | undefined>
+}
+
+/** The workspace-relative Dockerfile path of every image, for the caller to read. */
+export function dockerfilePaths(inputs: Inputs): string[] {
+  return inputs.images.map(img => resolvePaths(inputs, img).dockerfile)
+}
+
+function resolvePaths(
+  inputs: Inputs,
+  img: Inputs['images'][number]
+): { context: string; dockerfile: string } {
+  const context = path.normalize(img.context ?? inputs.context).replace(/(.)\/+$/, '$1')
+  const dockerfileName = img.dockerfile ?? inputs.dockerfile
+  const dockerfile = path.isAbsolute(dockerfileName)
+    ? dockerfileName
+    : path.normalize(path.join(context, dockerfileName))
+  return { context, dockerfile }
 }
 
 /**
@@ -130,11 +152,14 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
 
   const images: PlannedImage[] = inputs.images.map(img => {
     const name = img.ref.name
-    const context = path.normalize(img.context ?? inputs.context).replace(/(.)\/+$/, '$1')
-    const dockerfileName = img.dockerfile ?? inputs.dockerfile
-    const dockerfile = path.isAbsolute(dockerfileName)
-      ? dockerfileName
-      : path.normalize(path.join(context, dockerfileName))
+    const { context, dockerfile } = resolvePaths(inputs, img)
+    const text = opts.dockerfiles[dockerfile]
+    if (text === undefined) {
+      const which = img.dockerfile !== undefined ? `${img.origin}.dockerfile` : 'dockerfile'
+      throw new Error(
+        `${which}: ${dockerfile} does not exist in the workspace (context ${context})`
+      )
+    }
     const platforms = img.platforms ?? inputs.platforms
     const versionTag = `${name}:${metadata.version}`
     const tags = [versionTag]
@@ -193,21 +218,38 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
         args: img.smokeArgs ?? inputs.smokeArgs,
         expect: img.smokeExpect || inputs.smokeExpect || metadata.version,
         note
-      }
+      },
+      targetRuns: targetPlatformRuns(parseDockerfile(text)).map(r => r.run.line)
     }
   })
 
   const foreign = unique(images.flatMap(i => i.platforms)).filter(p => !isNativePlatform(p, runner))
-  const qemu =
-    inputs.qemu === 'false'
-      ? { mode: inputs.qemu, platforms: [], reason: 'qemu: false' }
-      : foreign.length === 0
-        ? {
-            mode: inputs.qemu,
-            platforms: [],
-            reason: `every platform is native to the runner (${runner})`
-          }
-        : { mode: inputs.qemu, platforms: foreign, reason: `foreign to the runner (${runner})` }
+  // What must run on a foreign platform: smoke tests, and RUN steps of target-platform stages.
+  const mustRun = unique(
+    images.flatMap(i => [...i.smoke.platforms, ...(i.targetRuns.length > 0 ? i.platforms : [])])
+  ).filter(p => foreign.includes(p))
+  let qemu: Plan['qemu']
+  if (inputs.qemu === 'false') {
+    qemu = { mode: inputs.qemu, platforms: [], reason: 'qemu: false' }
+    if (mustRun.length > 0) {
+      warnings.push(
+        `qemu: false, but ${mustRun.join(', ')} must run on this ${runner} runner (smoke tests or RUN steps); they need emulation the runner may not have`
+      )
+    }
+  } else if (inputs.qemu === 'true') {
+    qemu = { mode: inputs.qemu, platforms: foreign, reason: 'qemu: true (every foreign platform)' }
+  } else {
+    qemu = {
+      mode: inputs.qemu,
+      platforms: mustRun,
+      reason:
+        foreign.length === 0
+          ? `every platform is native to the runner (${runner})`
+          : mustRun.length === 0
+            ? 'nothing runs on a foreign platform (no smoke test there, no target-platform RUN step)'
+            : 'smoke tests or RUN steps on platforms foreign to the runner'
+    }
+  }
 
   return {
     metadata,

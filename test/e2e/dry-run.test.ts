@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from '@jest/globals'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ROOT, runAction, type ActionRun } from '../harness/runner.js'
 import {
@@ -18,8 +19,11 @@ import {
 const IMAGES =
   '- name: ghcr.io/Octo-Org/cli\n- name: ghcr.io/octo-org/web\n  platforms: linux/amd64,linux/arm64,linux/arm/v7'
 
+let workspace = ''
+
 function dryRun(fx: EventFixture, inputs: Record<string, string> = {}): Promise<ActionRun> {
   return runAction({
+    workspace,
     eventName: fx.eventName,
     payload: fx.payload,
     env: fx.env,
@@ -30,6 +34,8 @@ function dryRun(fx: EventFixture, inputs: Record<string, string> = {}): Promise<
 beforeAll(() => {
   if (!existsSync(join(ROOT, 'dist', 'main', 'index.js')))
     throw new Error('run `npm run bundle` first')
+  workspace = mkdtempSync(join(tmpdir(), 'gia-dry-'))
+  writeFileSync(join(workspace, 'Dockerfile'), 'FROM scratch\nCOPY app /app\nENTRYPOINT ["/app"]\n')
 })
 
 describe('dry run of the bundle, as the runner runs it', () => {
@@ -137,6 +143,7 @@ describe('dry run of the bundle, as the runner runs it', () => {
 
   it('masks the github token and the registry password', async () => {
     const run = await runAction({
+      workspace,
       ...release(),
       inputs: { image: 'ghcr.io/a/b', 'dry-run': 'true', 'registry-password': 'p4ss-w0rd' },
       githubToken: 'ghs_secrettoken123'
@@ -199,7 +206,13 @@ describe('bad inputs fail first, naming the input', () => {
       { 'smoke-args': '--version; id' },
       /^smoke-args: .*';'/
     ],
-    ['a deleted tag', tagDelete(), {}, /^push: refs\/tags\/simple-tag was deleted/]
+    ['a deleted tag', tagDelete(), {}, /^push: refs\/tags\/simple-tag was deleted/],
+    [
+      'a missing Dockerfile',
+      release(),
+      { images: '- name: a\n  dockerfile: nope/Dockerfile' },
+      /^images\[0\]\.dockerfile: nope\/Dockerfile does not exist/
+    ]
   ])('%s', async (_name, fx, inputs, message) => {
     const run = await dryRun(fx, inputs)
     expect(run.failed).toBe(true)

@@ -1,0 +1,58 @@
+import type { PlannedImage } from '../plan/plan.js'
+
+/** How the build cache is wired, decided by the executor from the plan and the runtime env. */
+export interface CacheWiring {
+  /** Use `type=gha` (the runtime env is there and caching is on). */
+  gha: boolean
+}
+
+/** Options of the build command that are not in the image's plan. */
+export interface BuildCommandOptions {
+  /** The buildx builder to use. */
+  builder: string
+  /** Where buildx writes the build's metadata (digests). */
+  metadataFile: string
+  cache: CacheWiring
+  /** `--load` the whole multi-platform image into the engine's store (containerd store). */
+  load: boolean
+}
+
+/**
+ * The `docker buildx build` argument array for one image: platforms, build args, labels, target,
+ * every planned tag, cache and metadata file. Pure; no shell ever sees it.
+ */
+export function buildCommand(image: PlannedImage, opts: BuildCommandOptions): string[] {
+  const args = ['buildx', 'build', '--builder', opts.builder]
+  args.push('--platform', image.platforms.join(','))
+  args.push('--file', image.dockerfile)
+  for (const a of image.buildArgs) args.push('--build-arg', `${a.key}=${a.value}`)
+  for (const [k, v] of Object.entries(image.labels)) args.push('--label', `${k}=${v}`)
+  if (image.target) args.push('--target', image.target)
+  for (const tag of image.tags) args.push('--tag', tag)
+  if (opts.cache.gha) {
+    args.push('--cache-from', `type=gha,scope=${image.cacheScope}`)
+    args.push('--cache-to', `type=gha,scope=${image.cacheScope},mode=max,ignore-error=true`)
+  }
+  args.push('--metadata-file', opts.metadataFile)
+  // Loaded images carry no provenance attestation (no unknown/unknown entry in the index).
+  args.push('--provenance=false')
+  if (opts.load) args.push('--load')
+  args.push(image.context)
+  return args
+}
+
+/** The `docker run` argument array of one smoke test. */
+export function smokeCommand(image: PlannedImage, platform: string, name: string): string[] {
+  return [
+    'run',
+    '--rm',
+    '--name',
+    name,
+    '--pull',
+    'never',
+    '--platform',
+    platform,
+    image.versionTag,
+    ...image.smoke.args
+  ]
+}
