@@ -1,10 +1,30 @@
 import * as core from '@actions/core'
+import { BUILDER_STATE, removeBuilder } from './docker/builder.js'
+import { LOGINS_STATE, logout } from './docker/login.js'
 
 /** The post step: cleans up and saves caches; it never fails the job. */
 export async function post(): Promise<void> {
-  try {
-    core.debug('post: nothing to clean up')
-  } catch (e) {
-    core.warning(`post: ${(e as Error).message}`)
+  const steps: [string, () => Promise<void>][] = [
+    [
+      'logout',
+      async () => {
+        const logins = core.getState(LOGINS_STATE)
+        if (logins) await logout(JSON.parse(logins) as string[])
+      }
+    ],
+    [
+      'builder',
+      async () => {
+        const builder = core.getState(BUILDER_STATE)
+        if (builder) await removeBuilder(builder)
+      }
+    ]
+  ]
+  for (const [name, step] of steps) {
+    try {
+      await step()
+    } catch (e) {
+      core.warning(`post (${name}): ${(e as Error).message}`)
+    }
   }
 }

@@ -1,8 +1,17 @@
 import * as core from '@actions/core'
+import { resolve } from 'node:path'
 import type { GitHubContext } from './context.js'
+import { buildImage, type BuiltImage } from './docker/build.js'
+import { setupBuilder } from './docker/builder.js'
+import { inspectEngine } from './docker/engine.js'
+import { login, loginTargets } from './docker/login.js'
+import { pushAll } from './docker/push.js'
+import { setupQemu } from './docker/qemu.js'
+import { smokeTest } from './docker/smoke.js'
+import { goGate } from './go/gate.js'
 import type { Inputs } from './inputs.js'
 import type { Plan } from './plan/plan.js'
-import type { Results, StageTiming } from './results.js'
+import type { ImageResult, Results, StageTiming } from './results.js'
 
 /**
  * Runs one stage in a log group and records its time, also when it fails.
@@ -21,13 +30,132 @@ export async function stage<T>(results: Results, name: string, fn: () => Promise
   }
 }
 
+function skipped(results: Results, name: string, note: string): void {
+  results.stages.push({ stage: name, ms: 0, status: 'skipped', note })
+}
+
 /**
- * Runs the plan: gate -> qemu/buildx -> build -> smoke -> push. Any failure stops the run before
- * anything is pushed.
+ * Runs the plan: gate -> qemu/buildx -> login -> build -> smoke -> push. Any failure stops the run
+ * before anything is pushed. `results` is filled as stages finish, so a failure still reports
+ * what happened.
  */
-export async function execute(plan: Plan, inputs: Inputs, ctx: GitHubContext): Promise<Results> {
-  void plan
-  void inputs
-  void ctx
-  throw new Error('building images is not implemented yet; use dry-run: true')
+export async function execute(
+  plan: Plan,
+  inputs: Inputs,
+  ctx: GitHubContext,
+  results: Results
+): Promise<Results> {
+  const workspace = ctx.workspace
+
+  if (plan.goGate.enabled) {
+    await stage(results, 'Go gate', async () => {
+      const dir = resolve(workspace, plan.goGate.workingDirectory)
+      await goGate(dir, workspace, plan.goGate.testArgs)
+    })
+  } else skipped(results, 'Go gate', 'go-gate: false')
+
+  const engine = await stage(results, 'Engine', async () => {
+    const info = await inspectEngine()
+    core.info(
+      `Docker ${info.serverVersion}, buildx ${info.buildxVersion}, ${info.containerdStore ? 'containerd' : 'classic'} image store`
+    )
+    if (!info.containerdStore) {
+      throw new Error(
+        'the engine uses the classic image store, which cannot hold a multi-platform image to test before pushing; ' +
+          'enable the containerd image store ("features": {"containerd-snapshotter": true} in daemon.json; the default from Docker 29)'
+      )
+    }
+    return info
+  })
+
+  if (plan.qemu.platforms.length > 0) {
+    await stage(results, 'QEMU', async () => {
+      await setupQemu(plan.qemu.platforms)
+    })
+  } else skipped(results, 'QEMU', plan.qemu.reason)
+
+  const builder = await stage(results, 'Builder', async () => {
+    const b = await setupBuilder(engine, ctx.runId)
+    const unsupported = plan.images
+      .flatMap(i => i.platforms)
+      .filter(p => b.platforms.length > 0 && !b.platforms.includes(p))
+    if (unsupported.length > 0) {
+      core.info(
+        `builder ${b.name} lists no ${[...new Set(unsupported)].join(', ')}: only stages on $BUILDPLATFORM can build them`
+      )
+    }
+    return b
+  })
+
+  const targets = loginTargets(
+    plan.registries,
+    {
+      username: inputs.registryUsername,
+      password: inputs.registryPassword,
+      actor: ctx.actor,
+      githubToken: inputs.githubToken
+    },
+    plan.push
+  )
+  if (targets.length > 0) {
+    await stage(results, 'Login', () => login(targets))
+  } else skipped(results, 'Login', 'no credentials needed')
+
+  const cache = {
+    gha: plan.cache && !!(process.env['ACTIONS_CACHE_URL'] || process.env['ACTIONS_RESULTS_URL'])
+  }
+  const built: BuiltImage[] = []
+  await stage(results, 'Build', async () => {
+    for (const image of plan.images) {
+      const b = await buildImage(image, { builder: builder.name, cache, workspace })
+      built.push(b)
+      results.images.push(imageResult(b))
+    }
+  })
+
+  if (plan.images.some(i => i.smoke.enabled)) {
+    await stage(results, 'Smoke test', async () => {
+      const failures: string[] = []
+      for (const b of built) {
+        const r = results.images.find(x => x.name === b.image.name) as ImageResult
+        for (const platform of b.image.smoke.platforms) {
+          const res = await smokeTest(b.image, platform)
+          const pr = r.platforms.find(p => p.platform === platform)
+          if (pr) pr.smoke = res
+          if (res.ok) {
+            core.info(`ok   ${b.image.name} ${platform}: ${res.output.split('\n')[0]}`)
+          } else {
+            const msg = `smoke test of ${b.image.name} on ${platform} failed: \`${res.command}\` printed:\n${res.output}\nexpected it to contain "${b.image.smoke.expect}"`
+            core.error(msg, { title: `smoke test ${platform}` })
+            failures.push(`${b.image.name} on ${platform}`)
+          }
+        }
+      }
+      if (failures.length > 0)
+        throw new Error(`smoke test failed for ${failures.join(', ')}; nothing was pushed`)
+    })
+  } else skipped(results, 'Smoke test', 'smoke-test: false or no platform to test')
+
+  if (plan.push) {
+    await stage(results, 'Push', async () => {
+      const pushed = await pushAll(built, plan.metadata.version)
+      for (const p of pushed) {
+        const r = results.images.find(x => x.name === p.name) as ImageResult
+        r.pushedTags = p.pushedTags
+        r.latestNote = p.latestNote
+      }
+      results.pushed = true
+    })
+  } else skipped(results, 'Push', plan.pushReason)
+
+  return results
+}
+
+function imageResult(b: BuiltImage): ImageResult {
+  return {
+    name: b.image.name,
+    digest: b.digest,
+    platforms: b.manifests.map(m => ({ platform: m.platform, digest: m.digest, size: m.size })),
+    pushedTags: []
+  }
 }

@@ -42,11 +42,14 @@ export async function run(): Promise<void> {
       await writeSummary(plan, results)
       return
     }
-    results = await execute(plan, inputs, ctx)
+    await execute(plan, inputs, ctx, results)
     setOutputs(plan, results)
     await writeSummary(plan, results)
   } catch (error) {
-    if (plan) await writeSummary(plan, results).catch(() => undefined)
+    if (plan) {
+      setOutputs(plan, results)
+      await writeSummary(plan, results).catch(() => undefined)
+    }
     core.setFailed(error instanceof Error ? error.message : String(error))
   }
 }

@@ -50,7 +50,7 @@ export function computeOutputs(plan: Plan, results: Results): Record<string, str
     date: m.date,
     tags: plan.images.flatMap(i => i.tags).join('\n'),
     labels: labels.join('\n'),
-    push: String(plan.push),
+    push: String(plan.dryRun ? plan.push : results.pushed),
     digests: JSON.stringify(digests),
     metadata: JSON.stringify(metadata)
   }

@@ -32105,7 +32105,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(326);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9445);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -32114,7 +32114,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 326:
+/***/ 9445:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32147,7 +32147,7 @@ function utils_toCommandValue(input) {
  * @returns The command properties to send with the actual annotation command
  * See IssueCommandProperties: https://github.com/actions/runner/blob/main/src/Runner.Worker/ActionCommandManager.cs#L646
  */
-function utils_toCommandProperties(annotationProperties) {
+function toCommandProperties(annotationProperties) {
     if (!Object.keys(annotationProperties).length) {
         return {};
     }
@@ -34958,7 +34958,7 @@ function core_debug(message) {
  * @param properties optional properties to add to the annotation.
  */
 function error(message, properties = {}) {
-    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a warning issue
@@ -34966,7 +34966,7 @@ function error(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function warning(message, properties = {}) {
-    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a notice issue
@@ -34974,13 +34974,13 @@ function warning(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function notice(message, properties = {}) {
-    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Writes info to log with console.log.
  * @param message info message
  */
-function info(message) {
+function core_info(message) {
     process.stdout.write(message + external_os_namespaceObject.EOL);
 }
 /**
@@ -35033,9 +35033,9 @@ function group(name, fn) {
 function saveState(name, value) {
     const filePath = process.env['GITHUB_STATE'] || '';
     if (filePath) {
-        return issueFileCommand('STATE', prepareKeyValueMessage(name, value));
+        return file_command_issueFileCommand('STATE', file_command_prepareKeyValueMessage(name, value));
     }
-    issueCommand('save-state', { name }, toCommandValue(value));
+    command_issueCommand('save-state', { name }, utils_toCommandValue(value));
 }
 /**
  * Gets the value of an state set by this action's main execution.
@@ -35106,44 +35106,15 @@ function readContext(env) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/executor.ts
-
-/**
- * Runs one stage in a log group and records its time, also when it fails.
- */
-async function stage(results, name, fn) {
-    const started = Date.now();
-    const timing = { stage: name, ms: 0, status: 'ok' };
-    results.stages.push(timing);
-    try {
-        return await core.group(name, fn);
-    }
-    catch (e) {
-        timing.status = 'failed';
-        throw e;
-    }
-    finally {
-        timing.ms = Date.now() - started;
-    }
-}
-/**
- * Runs the plan: gate -> qemu/buildx -> build -> smoke -> push. Any failure stops the run before
- * anything is pushed.
- */
-async function execute(plan, inputs, ctx) {
-    void plan;
-    void inputs;
-    void ctx;
-    throw new Error('building images is not implemented yet; use dry-run: true');
-}
-
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: ./src/exec.ts
 
 /**
  * The one wrapper around @actions/exec: an argument array (never a shell), output captured, and
  * an Error built from stderr when the command fails (unless allowFailure).
  */
-async function run(command, args, opts = {}) {
+async function exec_run(command, args, opts = {}) {
     let stdout = '';
     let stderr = '';
     const exitCode = await exec_exec(command, args, {
@@ -35164,6 +35135,749 @@ async function run(command, args, opts = {}) {
     return { exitCode, stdout, stderr };
 }
 
+;// CONCATENATED MODULE: ./src/docker/buildArgs.ts
+/**
+ * The `docker buildx build` argument array for one image: platforms, build args, labels, target,
+ * every planned tag, cache and metadata file. Pure; no shell ever sees it.
+ */
+function buildCommand(image, opts) {
+    const args = ['buildx', 'build', '--builder', opts.builder];
+    args.push('--platform', image.platforms.join(','));
+    args.push('--file', image.dockerfile);
+    for (const a of image.buildArgs)
+        args.push('--build-arg', `${a.key}=${a.value}`);
+    for (const [k, v] of Object.entries(image.labels))
+        args.push('--label', `${k}=${v}`);
+    if (image.target)
+        args.push('--target', image.target);
+    for (const tag of image.tags)
+        args.push('--tag', tag);
+    if (opts.cache.gha) {
+        args.push('--cache-from', `type=gha,scope=${image.cacheScope}`);
+        args.push('--cache-to', `type=gha,scope=${image.cacheScope},mode=max,ignore-error=true`);
+    }
+    args.push('--metadata-file', opts.metadataFile);
+    // Loaded images carry no provenance attestation (no unknown/unknown entry in the index).
+    args.push('--provenance=false');
+    if (opts.load)
+        args.push('--load');
+    args.push(image.context);
+    return args;
+}
+/** The `docker run` argument array of one smoke test. */
+function smokeCommand(image, platform, name) {
+    return [
+        'run',
+        '--rm',
+        '--name',
+        name,
+        '--pull',
+        'never',
+        '--platform',
+        platform,
+        image.versionTag,
+        ...image.smoke.args
+    ];
+}
+
+;// CONCATENATED MODULE: ./src/docker/image.ts
+
+
+
+
+/** `os/arch[/variant]` of a descriptor. */
+function platformOf(d) {
+    const p = d.platform;
+    if (!p)
+        return 'unknown/unknown';
+    return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+}
+/**
+ * The per-platform manifests of an OCI image index, with each image's size, read through a
+ * blob reader (a local OCI layout or a registry). Attestation manifests are left out.
+ */
+async function indexManifests(indexJson, readBlob) {
+    const index = JSON.parse(indexJson);
+    const out = [];
+    for (const d of index.manifests ?? []) {
+        if (d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest')
+            continue;
+        if (platformOf(d) === 'unknown/unknown')
+            continue;
+        const manifest = JSON.parse(await readBlob(d.digest));
+        const size = d.size + manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0);
+        out.push({ platform: platformOf(d), digest: d.digest, size });
+    }
+    return out;
+}
+/**
+ * The index digest and per-platform manifests of an image in the engine's (containerd) store,
+ * read from `docker save` (an OCI layout): exactly what `docker run --platform` runs and what
+ * `docker push` sends.
+ */
+async function localImage(ref) {
+    const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'gia-save-'));
+    try {
+        await exec_run('docker', ['save', '--output', (0,external_node_path_namespaceObject.join)(dir, 'image.tar'), ref], { silent: true });
+        await exec_run('tar', ['-xf', (0,external_node_path_namespaceObject.join)(dir, 'image.tar'), '-C', dir], { silent: true });
+        const blob = (digest) => (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(dir, 'blobs', ...digest.split(':')), 'utf8');
+        // docker save wraps the image's own index in a top-level index.json; unwrap it.
+        const top = JSON.parse(await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(dir, 'index.json'), 'utf8'));
+        const d = top.manifests[0];
+        if (!d)
+            throw new Error(`docker save ${ref}: no manifest`);
+        if (d.mediaType?.includes('manifest.list') || d.mediaType?.includes('image.index')) {
+            return { digest: d.digest, manifests: await indexManifests(await blob(d.digest), blob) };
+        }
+        return {
+            digest: d.digest,
+            manifests: await indexManifests(JSON.stringify({ manifests: [d] }), blob)
+        };
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
+    }
+}
+/** The raw manifest (or index) of a reference in a registry, or undefined when it is not there. */
+async function remoteRaw(ref) {
+    const res = await run('docker', ['buildx', 'imagetools', 'inspect', '--raw', ref], {
+        silent: true,
+        allowFailure: true
+    });
+    if (res.exitCode !== 0) {
+        if (/not found|unknown|manifest unknown|404/i.test(res.stderr))
+            return undefined;
+        throw new Error(`cannot inspect ${ref} in its registry: ${res.stderr.trim().split('\n').pop()}`);
+    }
+    return res.stdout;
+}
+/** The labels of a remote image (of its first platform), or undefined when it does not exist. */
+async function remoteLabels(ref) {
+    const res = await exec_run('docker', ['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Image}}'], {
+        silent: true,
+        allowFailure: true
+    });
+    if (res.exitCode !== 0) {
+        if (/not found|unknown|manifest unknown|404/i.test(res.stderr))
+            return undefined;
+        throw new Error(`cannot inspect ${ref} in its registry: ${res.stderr.trim().split('\n').pop()}`);
+    }
+    const parsed = JSON.parse(res.stdout);
+    if (parsed.config)
+        return parsed.config.Labels ?? {};
+    const first = Object.values(parsed)[0];
+    return first?.config?.Labels ?? {};
+}
+
+;// CONCATENATED MODULE: ./src/docker/build.ts
+
+
+
+
+
+
+
+/**
+ * Builds one image with `docker buildx build --load` (the whole multi-platform index lands in the
+ * containerd store), then reads back the index and per-platform digests that will be tested and
+ * pushed. A failure names the image.
+ */
+async function buildImage(image, opts) {
+    const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'gia-build-'));
+    const metadataFile = (0,external_node_path_namespaceObject.join)(dir, 'metadata.json');
+    const args = buildCommand(image, {
+        builder: opts.builder,
+        metadataFile,
+        cache: opts.cache,
+        load: true
+    });
+    try {
+        await exec_run('docker', args, { cwd: opts.workspace });
+    }
+    catch (e) {
+        throw new Error(`build of ${image.name} (${image.origin}) failed: ${e.message}`);
+    }
+    const meta = JSON.parse(await (0,promises_namespaceObject.readFile)(metadataFile, 'utf8').catch(() => '{}'));
+    const local = await localImage(image.versionTag);
+    const built = meta['containerimage.digest'] ?? local.digest;
+    if (built !== local.digest) {
+        throw new Error(`build of ${image.name}: buildx reported ${built} but the engine holds ${local.digest}`);
+    }
+    const missing = image.platforms.filter(p => !local.manifests.some(m => m.platform === p));
+    if (missing.length > 0) {
+        throw new Error(`build of ${image.name}: the loaded image lacks ${missing.join(', ')}`);
+    }
+    core_info(`${image.name}: ${local.digest} (${local.manifests.map(m => `${m.platform} ${m.digest.slice(7, 19)}`).join(', ')})`);
+    return { image, digest: local.digest, manifests: local.manifests };
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/docker/engine.ts
+
+/** Asks the engine what it is; a clear error when none answers or buildx is missing. */
+async function inspectEngine() {
+    const version = await exec_run('docker', ['version', '--format', '{{.Server.Version}}'], {
+        silent: true,
+        allowFailure: true
+    });
+    if (version.exitCode !== 0) {
+        throw new Error(`no Docker engine answers: ${(version.stderr || version.stdout).trim().split('\n').pop()}`);
+    }
+    const info = await exec_run('docker', ['info', '--format', '{{json .DriverStatus}}'], { silent: true });
+    const buildx = await exec_run('docker', ['buildx', 'version'], { silent: true, allowFailure: true });
+    if (buildx.exitCode !== 0) {
+        throw new Error('docker buildx is not installed: the action needs the buildx plugin');
+    }
+    return {
+        serverVersion: version.stdout.trim(),
+        containerdStore: info.stdout.includes('io.containerd.snapshotter'),
+        buildxVersion: parseBuildxVersion(buildx.stdout)
+    };
+}
+/** `github.com/docker/buildx 0.13.1 ...` or `... v0.21.0 ...` -> `0.13.1`. */
+function parseBuildxVersion(text) {
+    const m = /\bv?(\d+\.\d+\.\d+)/.exec(text);
+    return m ? m[1] : '0.0.0';
+}
+/** Parses `docker buildx inspect` text output. */
+function parseBuilderInspect(text) {
+    const field = (name) => {
+        const m = new RegExp(`^${name}:\\s*(.*)$`, 'mi').exec(text);
+        return m ? m[1].trim() : '';
+    };
+    return {
+        name: field('Name'),
+        driver: field('Driver'),
+        platforms: field('Platforms')
+            .split(',')
+            .map(p => p.trim().replace(/\*$/, ''))
+            .filter(Boolean),
+        buildkitVersion: (field('BuildKit version') || field('BuildKit') || field('Buildkit')).replace(/^v/, '')
+    };
+}
+/** Inspects a builder (the current one when name is undefined). */
+async function inspectBuilder(name) {
+    const args = ['buildx', 'inspect', '--bootstrap'];
+    if (name)
+        args.push(name);
+    const res = await exec_run('docker', args, { silent: true });
+    return parseBuilderInspect(res.stdout);
+}
+
+;// CONCATENATED MODULE: ./src/docker/builder.ts
+
+
+
+
+/** State key under which a builder the action created is remembered for the post step. */
+const BUILDER_STATE = 'builder';
+/**
+ * Reuses the current builder when it can build every planned platform and export caches (the
+ * `docker` driver with the containerd image store can); otherwise creates a `docker-container`
+ * builder, as docker/setup-buildx-action does, and remembers it for removal in the post step.
+ */
+async function setupBuilder(engine, runId) {
+    const current = await inspectBuilder();
+    const reusable = (current.driver === 'docker' && engine.containerdStore) ||
+        current.driver === 'docker-container' ||
+        current.driver === 'remote';
+    if (reusable) {
+        core_info(`using builder ${current.name} (driver ${current.driver}, BuildKit ${current.buildkitVersion || 'unknown'})`);
+        return current;
+    }
+    const name = `go-image-action-${runId || 'local'}-${(0,external_node_crypto_.randomBytes)(3).toString('hex')}`;
+    core_info(`the ${current.driver} driver on the classic image store cannot build multi-platform images; creating a docker-container builder ${name}`);
+    await exec_run('docker', [
+        'buildx',
+        'create',
+        '--name',
+        name,
+        '--driver',
+        'docker-container',
+        '--bootstrap'
+    ]);
+    saveState(BUILDER_STATE, name);
+    return inspectBuilder(name);
+}
+/** Post step: removes the builder the action created. */
+async function removeBuilder(name) {
+    await run('docker', ['buildx', 'rm', name], { allowFailure: true });
+}
+
+;// CONCATENATED MODULE: ./src/docker/login.ts
+
+
+/** State key of the registries logged in to, for logout in the post step. */
+const LOGINS_STATE = 'logins';
+/**
+ * Which registries to log in to and as whom: with registry-username/-password every distinct
+ * registry of the images; without them ghcr.io with the actor and github-token when pushing.
+ * Pure; passwords are never part of the returned command.
+ */
+function loginTargets(registries, creds, push) {
+    if (creds.username || creds.password) {
+        if (!creds.username || !creds.password) {
+            throw new Error('registry-username and registry-password go together: one of them is empty');
+        }
+        return registries.map(registry => ({
+            registry,
+            username: creds.username,
+            password: creds.password
+        }));
+    }
+    if (push && registries.includes('ghcr.io') && creds.githubToken) {
+        return [
+            {
+                registry: 'ghcr.io',
+                username: creds.actor || 'github-actions',
+                password: creds.githubToken
+            }
+        ];
+    }
+    return [];
+}
+/**
+ * `docker login --password-stdin` to each target. The password goes on stdin, never on the
+ * command line; it is masked before anything runs.
+ */
+async function login(targets) {
+    const done = [];
+    for (const t of targets) {
+        core_setSecret(t.password);
+        const server = t.registry === 'docker.io' ? [] : [t.registry];
+        const res = await exec_run('docker', ['login', '--username', t.username, '--password-stdin', ...server], {
+            input: t.password,
+            allowFailure: true
+        });
+        if (res.exitCode !== 0) {
+            const why = (res.stderr || res.stdout).replaceAll(t.password, '***').trim().split('\n').pop();
+            throw new Error(`login to ${t.registry} as ${t.username} failed: ${why}`);
+        }
+        done.push(t.registry);
+        saveState(LOGINS_STATE, JSON.stringify(done));
+    }
+}
+/** Post step: logs out of every registry logged in to. */
+async function logout(registries) {
+    for (const registry of registries) {
+        await run('docker', ['logout', ...(registry === 'docker.io' ? [] : [registry])], {
+            allowFailure: true
+        });
+    }
+}
+
+// EXTERNAL MODULE: ./node_modules/semver/index.js
+var semver = __nccwpck_require__(2088);
+var semver_default = /*#__PURE__*/__nccwpck_require__.n(semver);
+;// CONCATENATED MODULE: ./src/docker/push.ts
+
+
+
+
+/** The index a tag points at in its registry, as imagetools reports it. */
+async function remoteIndex(ref) {
+    const res = await exec_run('docker', ['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Manifest}}'], {
+        silent: true
+    });
+    return JSON.parse(res.stdout);
+}
+/**
+ * Checks that the registry now serves exactly what was built and smoke-tested: the same index
+ * digest and the same per-platform manifest digests.
+ */
+async function verifyPushed(built, ref) {
+    const remote = await remoteIndex(ref);
+    if (remote.digest !== built.digest) {
+        throw new Error(`${ref} in the registry is ${remote.digest}, but the tested image is ${built.digest}`);
+    }
+    const remoteDigests = new Set((remote.manifests ?? []).map(m => m.digest));
+    const untested = built.manifests.filter(m => !remoteDigests.has(m.digest));
+    if (untested.length > 0) {
+        throw new Error(`${ref}: the pushed index lacks the tested manifests of ${untested.map(m => m.platform).join(', ')}`);
+    }
+}
+/** Whether `latest` may move to this version: not when the current `latest` is a higher semver. */
+function latestMayMove(current, next) {
+    if (!current)
+        return true;
+    const a = semver_default().valid(current);
+    const b = semver_default().valid(next);
+    if (!a || !b)
+        return true;
+    return !semver_default().gt(a, b);
+}
+/**
+ * Pushes every image: version tags first (each verified against what was tested), then `latest`
+ * last, and only where it does not move backwards.
+ */
+async function pushAll(built, version) {
+    const results = built.map(b => ({
+        name: b.image.name,
+        digest: b.digest,
+        platforms: b.manifests.map(m => ({ platform: m.platform, digest: m.digest, size: m.size })),
+        pushedTags: []
+    }));
+    for (const [i, b] of built.entries()) {
+        for (const tag of b.image.tags.filter(t => !t.endsWith(':latest'))) {
+            await exec_run('docker', ['push', tag]);
+            await verifyPushed(b, tag);
+            results[i].pushedTags.push(tag);
+        }
+    }
+    for (const [i, b] of built.entries()) {
+        const latest = b.image.tags.find(t => t.endsWith(':latest'));
+        if (!latest)
+            continue;
+        const current = (await remoteLabels(latest))?.['org.opencontainers.image.version'];
+        if (!latestMayMove(current, version)) {
+            results[i].latestNote = `latest stays at ${current}: it is newer than ${version}`;
+            notice(`${b.image.name}: ${results[i].latestNote}`);
+            continue;
+        }
+        await exec_run('docker', ['push', latest]);
+        await verifyPushed(b, latest);
+        results[i].pushedTags.push(latest);
+    }
+    return results;
+}
+
+;// CONCATENATED MODULE: ./src/docker/qemu.ts
+
+
+
+/** The binfmt image docker/setup-qemu-action's users pin (docker/github-builder pins this tag). */
+const BINFMT_IMAGE = 'tonistiigi/binfmt:qemu-v10.2.3-68';
+const QEMU_ARCH = {
+    'linux/arm64': 'aarch64',
+    'linux/arm/v5': 'arm',
+    'linux/arm/v6': 'arm',
+    'linux/arm/v7': 'arm',
+    'linux/ppc64le': 'ppc64le',
+    'linux/s390x': 's390x',
+    'linux/riscv64': 'riscv64',
+    'linux/mips64le': 'mips64el',
+    'linux/mips64': 'mips64',
+    'linux/loong64': 'loongarch64',
+    'linux/amd64': 'x86_64',
+    'linux/386': 'i386'
+};
+/** The QEMU name of a platform's architecture (`linux/arm64` -> `aarch64`). */
+function qemuArch(platform) {
+    return (QEMU_ARCH[platform.split('/').slice(0, 3).join('/')] ??
+        QEMU_ARCH[platform.split('/').slice(0, 2).join('/')]);
+}
+/** Whether the kernel's binfmt_misc has an enabled entry for this QEMU architecture. */
+async function binfmtHandles(arch, dir = '/proc/sys/fs/binfmt_misc') {
+    for (const name of [`qemu-${arch}`, `qemu-${arch}-static`]) {
+        const text = await (0,promises_namespaceObject.readFile)(`${dir}/${name}`, 'utf8').catch(() => '');
+        if (/^enabled$/m.test(text))
+            return true;
+    }
+    return false;
+}
+/**
+ * Makes the planned foreign platforms runnable: uses binfmt entries that are already there, and
+ * registers the missing ones with the pinned binfmt image, as docker/setup-qemu-action does.
+ * Returns the platforms that run emulated.
+ */
+async function setupQemu(platforms) {
+    const missing = [];
+    for (const p of platforms) {
+        const arch = qemuArch(p);
+        if (!arch)
+            throw new Error(`qemu: no emulator is known for ${p}`);
+        if (!(await binfmtHandles(arch)))
+            missing.push(arch);
+    }
+    const registered = [...new Set(missing)];
+    if (registered.length > 0) {
+        core_info(`registering QEMU emulators for ${registered.join(', ')} with ${BINFMT_IMAGE}`);
+        await exec_run('docker', [
+            'run',
+            '--rm',
+            '--privileged',
+            BINFMT_IMAGE,
+            '--install',
+            registered.join(',')
+        ]);
+        for (const arch of registered) {
+            if (!(await binfmtHandles(arch)))
+                throw new Error(`qemu: the emulator for ${arch} is still not registered`);
+        }
+    }
+    core_info(`emulated: ${platforms.join(', ') || 'nothing'}${registered.length ? ` (registered now: ${registered.join(', ')})` : ' (binfmt already had them)'}`);
+    return { emulated: platforms, registered };
+}
+
+;// CONCATENATED MODULE: ./src/docker/smoke.ts
+
+
+
+/** How long one smoke test may take (emulated platforms are slow to start). */
+const SMOKE_TIMEOUT_MS = 120_000;
+/**
+ * Runs the image on one platform with its smoke arguments and checks the output contains the
+ * expected text. Never throws for a failed check: the result says what happened.
+ */
+async function smokeTest(image, platform, timeoutMs = SMOKE_TIMEOUT_MS) {
+    const name = `gia-smoke-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
+    const args = smokeCommand(image, platform, name);
+    const command = `docker ${args.join(' ')}`;
+    const started = Date.now();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+        timedOut = true;
+        void exec_run('docker', ['rm', '--force', name], { silent: true, allowFailure: true });
+    }, timeoutMs);
+    try {
+        const res = await exec_run('docker', args, { silent: true, allowFailure: true });
+        const output = (res.stdout + res.stderr).trim();
+        const ms = Date.now() - started;
+        if (timedOut)
+            return {
+                ok: false,
+                command,
+                output: `${output}\n(timed out after ${timeoutMs / 1000} s)`.trim(),
+                ms
+            };
+        if (res.exitCode !== 0)
+            return { ok: false, command, output: `${output}\n(exit code ${res.exitCode})`.trim(), ms };
+        return { ok: output.includes(image.smoke.expect), command, output, ms };
+    }
+    finally {
+        clearTimeout(timer);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/go/gate.ts
+
+
+
+
+/**
+ * Finds `file.go:line[:col]: message` positions in go build / vet / test output. The file is
+ * made relative to the workspace for the annotation.
+ */
+function parseGoProblems(output, goDir, workspace, packageDirs = []) {
+    const out = [];
+    const seen = new Set();
+    for (const raw of output.split('\n')) {
+        const m = /^\s*(?:vet: )?((?:\.{0,2}\/)?[^\s:]+\.go):(\d+)(?::(\d+))?:\s*(.*)$/.exec(raw);
+        if (!m)
+            continue;
+        // go test prints a bare file name (`x_test.go:12:`): find its package directory.
+        const bare = !m[1].includes('/');
+        const owner = bare ? packageDirs.filter(d => (0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(d, m[1]))) : [];
+        const abs = owner.length === 1 ? (0,external_node_path_namespaceObject.join)(owner[0], m[1]) : (0,external_node_path_namespaceObject.resolve)(goDir, m[1]);
+        const file = abs.startsWith(workspace + '/') ? abs.slice(workspace.length + 1) : abs;
+        const key = `${file}:${m[2]}:${m[4]}`;
+        if (seen.has(key))
+            continue;
+        seen.add(key);
+        out.push({ file, line: Number(m[2]), col: m[3] ? Number(m[3]) : undefined, message: m[4] });
+    }
+    return out;
+}
+function annotate(problems, title) {
+    for (const p of problems) {
+        error(p.message, { file: p.file, startLine: p.line, startColumn: p.col, title });
+    }
+}
+/**
+ * The Go gate, in `dir`: `gofmt -l` (vendor excluded), `go vet ./...`, `go test <args>`. Each
+ * failure becomes annotations and an Error naming the step.
+ */
+async function goGate(dir, workspace, testArgs) {
+    const version = await exec_run('go', ['version'], {
+        cwd: dir,
+        silent: true,
+        allowFailure: true
+    }).catch(() => undefined);
+    if (!version || version.exitCode !== 0)
+        throw new Error('go-gate: no `go` on PATH (set up Go first, or go-gate: false)');
+    const goVersion = version.stdout.trim();
+    core_info(goVersion);
+    const files = await exec_run('go', ['list', '-f', '{{.Dir}}', './...'], {
+        cwd: dir,
+        silent: true,
+        allowFailure: true
+    });
+    const dirs = files.stdout
+        .split('\n')
+        .filter(d => d && !/(^|\/)vendor(\/|$)/.test(d.slice(dir.length)));
+    if (dirs.length > 0) {
+        const fmt = await exec_run('gofmt', ['-l', ...dirs], { cwd: dir, silent: true, allowFailure: true });
+        const bad = fmt.stdout.split('\n').filter(Boolean);
+        if (bad.length > 0 || fmt.exitCode !== 0) {
+            for (const f of bad) {
+                const abs = (0,external_node_path_namespaceObject.resolve)(dir, f);
+                const rel = abs.startsWith(workspace + '/') ? abs.slice(workspace.length + 1) : abs;
+                error('not gofmt-formatted: run gofmt -w', { file: rel, title: 'gofmt' });
+            }
+            throw new Error(`go-gate: gofmt: ${bad.length} file(s) not formatted: ${bad.join(', ')}${fmt.stderr ? `\n${fmt.stderr}` : ''}`);
+        }
+    }
+    core_info('gofmt: clean');
+    const vet = await exec_run('go', ['vet', './...'], { cwd: dir, allowFailure: true });
+    if (vet.exitCode !== 0) {
+        annotate(parseGoProblems(vet.stderr + vet.stdout, dir, workspace, dirs), 'go vet');
+        throw new Error(`go-gate: go vet failed:\n${(vet.stderr || vet.stdout).trim().split('\n').slice(-15).join('\n')}`);
+    }
+    const test = await exec_run('go', ['test', ...testArgs], { cwd: dir, allowFailure: true });
+    if (test.exitCode !== 0) {
+        annotate(parseGoProblems(test.stdout + test.stderr, dir, workspace, dirs), 'go test');
+        const tail = (test.stdout + test.stderr).trim().split('\n').slice(-20).join('\n');
+        throw new Error(`go-gate: go test failed:\n${tail}`);
+    }
+    return { goVersion };
+}
+
+;// CONCATENATED MODULE: ./src/executor.ts
+
+
+
+
+
+
+
+
+
+
+/**
+ * Runs one stage in a log group and records its time, also when it fails.
+ */
+async function stage(results, name, fn) {
+    const started = Date.now();
+    const timing = { stage: name, ms: 0, status: 'ok' };
+    results.stages.push(timing);
+    try {
+        return await group(name, fn);
+    }
+    catch (e) {
+        timing.status = 'failed';
+        throw e;
+    }
+    finally {
+        timing.ms = Date.now() - started;
+    }
+}
+function skipped(results, name, note) {
+    results.stages.push({ stage: name, ms: 0, status: 'skipped', note });
+}
+/**
+ * Runs the plan: gate -> qemu/buildx -> login -> build -> smoke -> push. Any failure stops the run
+ * before anything is pushed. `results` is filled as stages finish, so a failure still reports
+ * what happened.
+ */
+async function execute(plan, inputs, ctx, results) {
+    const workspace = ctx.workspace;
+    if (plan.goGate.enabled) {
+        await stage(results, 'Go gate', async () => {
+            const dir = (0,external_node_path_namespaceObject.resolve)(workspace, plan.goGate.workingDirectory);
+            await goGate(dir, workspace, plan.goGate.testArgs);
+        });
+    }
+    else
+        skipped(results, 'Go gate', 'go-gate: false');
+    const engine = await stage(results, 'Engine', async () => {
+        const info = await inspectEngine();
+        core_info(`Docker ${info.serverVersion}, buildx ${info.buildxVersion}, ${info.containerdStore ? 'containerd' : 'classic'} image store`);
+        if (!info.containerdStore) {
+            throw new Error('the engine uses the classic image store, which cannot hold a multi-platform image to test before pushing; ' +
+                'enable the containerd image store ("features": {"containerd-snapshotter": true} in daemon.json; the default from Docker 29)');
+        }
+        return info;
+    });
+    if (plan.qemu.platforms.length > 0) {
+        await stage(results, 'QEMU', async () => {
+            await setupQemu(plan.qemu.platforms);
+        });
+    }
+    else
+        skipped(results, 'QEMU', plan.qemu.reason);
+    const builder = await stage(results, 'Builder', async () => {
+        const b = await setupBuilder(engine, ctx.runId);
+        const unsupported = plan.images
+            .flatMap(i => i.platforms)
+            .filter(p => b.platforms.length > 0 && !b.platforms.includes(p));
+        if (unsupported.length > 0) {
+            core_info(`builder ${b.name} lists no ${[...new Set(unsupported)].join(', ')}: only stages on $BUILDPLATFORM can build them`);
+        }
+        return b;
+    });
+    const targets = loginTargets(plan.registries, {
+        username: inputs.registryUsername,
+        password: inputs.registryPassword,
+        actor: ctx.actor,
+        githubToken: inputs.githubToken
+    }, plan.push);
+    if (targets.length > 0) {
+        await stage(results, 'Login', () => login(targets));
+    }
+    else
+        skipped(results, 'Login', 'no credentials needed');
+    const cache = {
+        gha: plan.cache && !!(process.env['ACTIONS_CACHE_URL'] || process.env['ACTIONS_RESULTS_URL'])
+    };
+    const built = [];
+    await stage(results, 'Build', async () => {
+        for (const image of plan.images) {
+            const b = await buildImage(image, { builder: builder.name, cache, workspace });
+            built.push(b);
+            results.images.push(imageResult(b));
+        }
+    });
+    if (plan.images.some(i => i.smoke.enabled)) {
+        await stage(results, 'Smoke test', async () => {
+            const failures = [];
+            for (const b of built) {
+                const r = results.images.find(x => x.name === b.image.name);
+                for (const platform of b.image.smoke.platforms) {
+                    const res = await smokeTest(b.image, platform);
+                    const pr = r.platforms.find(p => p.platform === platform);
+                    if (pr)
+                        pr.smoke = res;
+                    if (res.ok) {
+                        core_info(`ok   ${b.image.name} ${platform}: ${res.output.split('\n')[0]}`);
+                    }
+                    else {
+                        const msg = `smoke test of ${b.image.name} on ${platform} failed: \`${res.command}\` printed:\n${res.output}\nexpected it to contain "${b.image.smoke.expect}"`;
+                        error(msg, { title: `smoke test ${platform}` });
+                        failures.push(`${b.image.name} on ${platform}`);
+                    }
+                }
+            }
+            if (failures.length > 0)
+                throw new Error(`smoke test failed for ${failures.join(', ')}; nothing was pushed`);
+        });
+    }
+    else
+        skipped(results, 'Smoke test', 'smoke-test: false or no platform to test');
+    if (plan.push) {
+        await stage(results, 'Push', async () => {
+            const pushed = await pushAll(built, plan.metadata.version);
+            for (const p of pushed) {
+                const r = results.images.find(x => x.name === p.name);
+                r.pushedTags = p.pushedTags;
+                r.latestNote = p.latestNote;
+            }
+            results.pushed = true;
+        });
+    }
+    else
+        skipped(results, 'Push', plan.pushReason);
+    return results;
+}
+function imageResult(b) {
+    return {
+        name: b.image.name,
+        digest: b.digest,
+        platforms: b.manifests.map(m => ({ platform: m.platform, digest: m.digest, size: m.size })),
+        pushedTags: []
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/git.ts
 
 /**
@@ -35172,7 +35886,7 @@ async function run(command, args, opts = {}) {
  */
 async function gitCommitDate(sha, cwd) {
     try {
-        const res = await run('git', ['log', '-1', '--format=%cI', sha, '--'], {
+        const res = await exec_run('git', ['log', '-1', '--format=%cI', sha, '--'], {
             cwd,
             silent: true,
             allowFailure: true
@@ -35506,9 +36220,6 @@ function isRecord(v) {
     return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-// EXTERNAL MODULE: ./node_modules/semver/index.js
-var semver = __nccwpck_require__(2088);
-var semver_default = /*#__PURE__*/__nccwpck_require__.n(semver);
 ;// CONCATENATED MODULE: ./src/plan/metadata.ts
 
 
@@ -36149,7 +36860,7 @@ function computeOutputs(plan, results) {
         date: m.date,
         tags: plan.images.flatMap(i => i.tags).join('\n'),
         labels: labels.join('\n'),
-        push: String(plan.push),
+        push: String(plan.dryRun ? plan.push : results.pushed),
         digests: JSON.stringify(digests),
         metadata: JSON.stringify(metadata)
     };
@@ -36235,22 +36946,24 @@ async function main_run() {
             dockerfiles
         });
         const planned = plan;
-        await group('Plan', async () => info(renderPlanText(planned)));
+        await group('Plan', async () => core_info(renderPlanText(planned)));
         for (const w of plan.warnings)
             warning(w);
         if (plan.dryRun) {
-            info('dry-run: true; stopping after the plan');
+            core_info('dry-run: true; stopping after the plan');
             setOutputs(plan, results);
             await writeSummary(plan, results);
             return;
         }
-        results = await execute(plan, inputs, ctx);
+        await execute(plan, inputs, ctx, results);
         setOutputs(plan, results);
         await writeSummary(plan, results);
     }
     catch (error) {
-        if (plan)
+        if (plan) {
+            setOutputs(plan, results);
             await writeSummary(plan, results).catch(() => undefined);
+        }
         setFailed(error instanceof Error ? error.message : String(error));
     }
 }

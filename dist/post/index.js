@@ -28370,7 +28370,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7674:
+/***/ 5444:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -30885,14 +30885,14 @@ var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arg
  */
 function exec_exec(commandLine, args, options) {
     return exec_awaiter(this, void 0, void 0, function* () {
-        const commandArgs = tr.argStringToArray(commandLine);
+        const commandArgs = argStringToArray(commandLine);
         if (commandArgs.length === 0) {
             throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
         }
         // Path to tool to execute should be first arg
         const toolPath = commandArgs[0];
         args = commandArgs.slice(1).concat(args || []);
-        const runner = new tr.ToolRunner(toolPath, args, options);
+        const runner = new ToolRunner(toolPath, args, options);
         return runner.exec();
     });
 }
@@ -31206,7 +31206,7 @@ function isDebug() {
  * @param message debug message
  */
 function core_debug(message) {
-    command_issueCommand('debug', {}, message);
+    issueCommand('debug', {}, message);
 }
 /**
  * Adds an error issue
@@ -31324,15 +31324,220 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/exec.ts
+
+/**
+ * The one wrapper around @actions/exec: an argument array (never a shell), output captured, and
+ * an Error built from stderr when the command fails (unless allowFailure).
+ */
+async function exec_run(command, args, opts = {}) {
+    let stdout = '';
+    let stderr = '';
+    const exitCode = await exec_exec(command, args, {
+        cwd: opts.cwd,
+        env: opts.env ? { ...process.env, ...opts.env } : undefined,
+        input: opts.input === undefined ? undefined : Buffer.from(opts.input),
+        silent: opts.silent ?? false,
+        ignoreReturnCode: true,
+        listeners: {
+            stdout: (data) => (stdout += data.toString()),
+            stderr: (data) => (stderr += data.toString())
+        }
+    });
+    if (exitCode !== 0 && !opts.allowFailure) {
+        const detail = (stderr.trim() || stdout.trim()).split('\n').slice(-20).join('\n');
+        throw new Error(`${command} ${args[0] ?? ''} failed with exit code ${exitCode}${detail ? `:\n${detail}` : ''}`);
+    }
+    return { exitCode, stdout, stderr };
+}
+
+;// CONCATENATED MODULE: ./src/docker/engine.ts
+
+/** Asks the engine what it is; a clear error when none answers or buildx is missing. */
+async function inspectEngine() {
+    const version = await run('docker', ['version', '--format', '{{.Server.Version}}'], {
+        silent: true,
+        allowFailure: true
+    });
+    if (version.exitCode !== 0) {
+        throw new Error(`no Docker engine answers: ${(version.stderr || version.stdout).trim().split('\n').pop()}`);
+    }
+    const info = await run('docker', ['info', '--format', '{{json .DriverStatus}}'], { silent: true });
+    const buildx = await run('docker', ['buildx', 'version'], { silent: true, allowFailure: true });
+    if (buildx.exitCode !== 0) {
+        throw new Error('docker buildx is not installed: the action needs the buildx plugin');
+    }
+    return {
+        serverVersion: version.stdout.trim(),
+        containerdStore: info.stdout.includes('io.containerd.snapshotter'),
+        buildxVersion: parseBuildxVersion(buildx.stdout)
+    };
+}
+/** `github.com/docker/buildx 0.13.1 ...` or `... v0.21.0 ...` -> `0.13.1`. */
+function parseBuildxVersion(text) {
+    const m = /\bv?(\d+\.\d+\.\d+)/.exec(text);
+    return m ? m[1] : '0.0.0';
+}
+/** Parses `docker buildx inspect` text output. */
+function parseBuilderInspect(text) {
+    const field = (name) => {
+        const m = new RegExp(`^${name}:\\s*(.*)$`, 'mi').exec(text);
+        return m ? m[1].trim() : '';
+    };
+    return {
+        name: field('Name'),
+        driver: field('Driver'),
+        platforms: field('Platforms')
+            .split(',')
+            .map(p => p.trim().replace(/\*$/, ''))
+            .filter(Boolean),
+        buildkitVersion: (field('BuildKit version') || field('BuildKit') || field('Buildkit')).replace(/^v/, '')
+    };
+}
+/** Inspects a builder (the current one when name is undefined). */
+async function engine_inspectBuilder(name) {
+    const args = ['buildx', 'inspect', '--bootstrap'];
+    if (name)
+        args.push(name);
+    const res = await run('docker', args, { silent: true });
+    return parseBuilderInspect(res.stdout);
+}
+
+;// CONCATENATED MODULE: ./src/docker/builder.ts
+
+
+
+
+/** State key under which a builder the action created is remembered for the post step. */
+const BUILDER_STATE = 'builder';
+/**
+ * Reuses the current builder when it can build every planned platform and export caches (the
+ * `docker` driver with the containerd image store can); otherwise creates a `docker-container`
+ * builder, as docker/setup-buildx-action does, and remembers it for removal in the post step.
+ */
+async function setupBuilder(engine, runId) {
+    const current = await inspectBuilder();
+    const reusable = (current.driver === 'docker' && engine.containerdStore) ||
+        current.driver === 'docker-container' ||
+        current.driver === 'remote';
+    if (reusable) {
+        core.info(`using builder ${current.name} (driver ${current.driver}, BuildKit ${current.buildkitVersion || 'unknown'})`);
+        return current;
+    }
+    const name = `go-image-action-${runId || 'local'}-${randomBytes(3).toString('hex')}`;
+    core.info(`the ${current.driver} driver on the classic image store cannot build multi-platform images; creating a docker-container builder ${name}`);
+    await run('docker', [
+        'buildx',
+        'create',
+        '--name',
+        name,
+        '--driver',
+        'docker-container',
+        '--bootstrap'
+    ]);
+    core.saveState(BUILDER_STATE, name);
+    return inspectBuilder(name);
+}
+/** Post step: removes the builder the action created. */
+async function removeBuilder(name) {
+    await exec_run('docker', ['buildx', 'rm', name], { allowFailure: true });
+}
+
+;// CONCATENATED MODULE: ./src/docker/login.ts
+
+
+/** State key of the registries logged in to, for logout in the post step. */
+const LOGINS_STATE = 'logins';
+/**
+ * Which registries to log in to and as whom: with registry-username/-password every distinct
+ * registry of the images; without them ghcr.io with the actor and github-token when pushing.
+ * Pure; passwords are never part of the returned command.
+ */
+function loginTargets(registries, creds, push) {
+    if (creds.username || creds.password) {
+        if (!creds.username || !creds.password) {
+            throw new Error('registry-username and registry-password go together: one of them is empty');
+        }
+        return registries.map(registry => ({
+            registry,
+            username: creds.username,
+            password: creds.password
+        }));
+    }
+    if (push && registries.includes('ghcr.io') && creds.githubToken) {
+        return [
+            {
+                registry: 'ghcr.io',
+                username: creds.actor || 'github-actions',
+                password: creds.githubToken
+            }
+        ];
+    }
+    return [];
+}
+/**
+ * `docker login --password-stdin` to each target. The password goes on stdin, never on the
+ * command line; it is masked before anything runs.
+ */
+async function login(targets) {
+    const done = [];
+    for (const t of targets) {
+        core.setSecret(t.password);
+        const server = t.registry === 'docker.io' ? [] : [t.registry];
+        const res = await run('docker', ['login', '--username', t.username, '--password-stdin', ...server], {
+            input: t.password,
+            allowFailure: true
+        });
+        if (res.exitCode !== 0) {
+            const why = (res.stderr || res.stdout).replaceAll(t.password, '***').trim().split('\n').pop();
+            throw new Error(`login to ${t.registry} as ${t.username} failed: ${why}`);
+        }
+        done.push(t.registry);
+        core.saveState(LOGINS_STATE, JSON.stringify(done));
+    }
+}
+/** Post step: logs out of every registry logged in to. */
+async function logout(registries) {
+    for (const registry of registries) {
+        await exec_run('docker', ['logout', ...(registry === 'docker.io' ? [] : [registry])], {
+            allowFailure: true
+        });
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/cleanup.ts
+
+
 
 /** The post step: cleans up and saves caches; it never fails the job. */
 async function post() {
-    try {
-        core_debug('post: nothing to clean up');
-    }
-    catch (e) {
-        warning(`post: ${e.message}`);
+    const steps = [
+        [
+            'logout',
+            async () => {
+                const logins = getState(LOGINS_STATE);
+                if (logins)
+                    await logout(JSON.parse(logins));
+            }
+        ],
+        [
+            'builder',
+            async () => {
+                const builder = getState(BUILDER_STATE);
+                if (builder)
+                    await removeBuilder(builder);
+            }
+        ]
+    ];
+    for (const [name, step] of steps) {
+        try {
+            await step();
+        }
+        catch (e) {
+            warning(`post (${name}): ${e.message}`);
+        }
     }
 }
 
@@ -31343,7 +31548,7 @@ async function post() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cleanup_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7674);
+/* harmony import */ var _cleanup_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5444);
 
 await (0,_cleanup_js__WEBPACK_IMPORTED_MODULE_0__/* .post */ .b)();
 

@@ -1,0 +1,279 @@
+import { describe, expect, it, jest } from '@jest/globals'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { buildCommand, smokeCommand } from '../src/docker/buildArgs.js'
+import { parseBuilderInspect, parseBuildxVersion } from '../src/docker/engine.js'
+import { indexManifests, platformOf } from '../src/docker/image.js'
+import { loginTargets } from '../src/docker/login.js'
+import { latestMayMove } from '../src/docker/push.js'
+import { binfmtHandles, qemuArch } from '../src/docker/qemu.js'
+import { parseGoProblems } from '../src/go/gate.js'
+import { buildPlan } from '../src/plan/plan.js'
+import { contextOf } from '../test/fixtures/context.js'
+import { release, SHA } from '../test/fixtures/events.js'
+import { inputsFor } from '../test/fixtures/inputs.js'
+
+jest.spyOn(process.stdout, 'write').mockImplementation(() => true)
+
+const DOCKERFILE = 'FROM --platform=$BUILDPLATFORM golang AS b\nRUN go build\nFROM scratch\n'
+
+describe('buildCommand', () => {
+  const plan = buildPlan(
+    inputsFor({
+      images:
+        '- name: ghcr.io/acme/app\n  dockerfile: cmd/app/Dockerfile\n  target: final\n  build-args: X=a b',
+      platforms: 'linux/amd64,linux/arm64'
+    }),
+    contextOf(release('v1.2.3')),
+    { now: new Date(0), nodeArch: 'x64', dockerfiles: { 'cmd/app/Dockerfile': DOCKERFILE } }
+  )
+  const image = plan.images[0]
+
+  it('is an argument array with everything the plan decided', () => {
+    const args = buildCommand(image, {
+      builder: 'default',
+      metadataFile: '/tmp/m.json',
+      cache: { gha: true },
+      load: true
+    })
+    expect(args).toEqual([
+      'buildx',
+      'build',
+      '--builder',
+      'default',
+      '--platform',
+      'linux/amd64,linux/arm64',
+      '--file',
+      'cmd/app/Dockerfile',
+      '--build-arg',
+      'VERSION=1.2.3',
+      '--build-arg',
+      `COMMIT=${SHA}`,
+      '--build-arg',
+      'DATE=2019-05-15T15:20:53Z',
+      '--build-arg',
+      'X=a b',
+      '--label',
+      'org.opencontainers.image.title=app',
+      '--label',
+      'org.opencontainers.image.version=1.2.3',
+      '--label',
+      `org.opencontainers.image.revision=${SHA}`,
+      '--label',
+      'org.opencontainers.image.created=2019-05-15T15:20:53Z',
+      '--label',
+      'org.opencontainers.image.source=https://github.com/Octo-Org/octo-repo',
+      '--label',
+      'org.opencontainers.image.url=https://github.com/Octo-Org/octo-repo',
+      '--target',
+      'final',
+      '--tag',
+      'ghcr.io/acme/app:1.2.3',
+      '--tag',
+      'ghcr.io/acme/app:latest',
+      '--cache-from',
+      'type=gha,scope=ghcr.io-acme-app',
+      '--cache-to',
+      'type=gha,scope=ghcr.io-acme-app,mode=max,ignore-error=true',
+      '--metadata-file',
+      '/tmp/m.json',
+      '--provenance=false',
+      '--load',
+      '.'
+    ])
+  })
+
+  it('leaves the gha cache out when there is no cache service', () => {
+    const args = buildCommand(image, {
+      builder: 'b',
+      metadataFile: 'm',
+      cache: { gha: false },
+      load: false
+    })
+    expect(args.join(' ')).not.toMatch(/cache-(from|to)|--load/)
+  })
+
+  it('runs the smoke test without a shell', () => {
+    expect(smokeCommand(image, 'linux/arm64', 'gia-smoke-1')).toEqual([
+      'run',
+      '--rm',
+      '--name',
+      'gia-smoke-1',
+      '--pull',
+      'never',
+      '--platform',
+      'linux/arm64',
+      'ghcr.io/acme/app:1.2.3',
+      '--version'
+    ])
+  })
+})
+
+describe('engine and builder parsing', () => {
+  it.each([
+    ['github.com/docker/buildx 0.13.1+ds1 0.13.1+ds1-3', '0.13.1'],
+    ['github.com/docker/buildx v0.21.0 abcdef', '0.21.0'],
+    ['nothing', '0.0.0']
+  ])('parseBuildxVersion(%s)', (text, want) => {
+    expect(parseBuildxVersion(text)).toBe(want)
+  })
+
+  it('parses docker buildx inspect', () => {
+    const text = [
+      'Name:          default',
+      'Driver:        docker',
+      'Last Activity: 2026-11-24 04:00:00 +0000 UTC',
+      '',
+      'Nodes:',
+      'Name:      default',
+      'Endpoint:  default',
+      'Status:    running',
+      'BuildKit version: v0.13.2',
+      'Platforms: linux/amd64, linux/amd64/v2, linux/arm64*, linux/riscv64'
+    ].join('\n')
+    expect(parseBuilderInspect(text)).toEqual({
+      name: 'default',
+      driver: 'docker',
+      platforms: ['linux/amd64', 'linux/amd64/v2', 'linux/arm64', 'linux/riscv64'],
+      buildkitVersion: '0.13.2'
+    })
+  })
+})
+
+describe('qemu', () => {
+  it.each([
+    ['linux/arm64', 'aarch64'],
+    ['linux/arm/v7', 'arm'],
+    ['linux/arm/v6', 'arm'],
+    ['linux/ppc64le', 'ppc64le'],
+    ['linux/riscv64', 'riscv64'],
+    ['linux/s390x', 's390x']
+  ])('qemuArch(%s) = %s', (p, arch) => {
+    expect(qemuArch(p)).toBe(arch)
+  })
+
+  it('reads binfmt_misc entries', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'binfmt-'))
+    writeFileSync(
+      join(dir, 'qemu-aarch64'),
+      'enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: POCF\n'
+    )
+    writeFileSync(join(dir, 'qemu-riscv64'), 'disabled\ninterpreter /usr/bin/qemu-riscv64-static\n')
+    expect(await binfmtHandles('aarch64', dir)).toBe(true)
+    expect(await binfmtHandles('riscv64', dir)).toBe(false)
+    expect(await binfmtHandles('s390x', dir)).toBe(false)
+  })
+})
+
+describe('image index', () => {
+  it('lists platform manifests with sizes and leaves out attestations', async () => {
+    const blobs: Record<string, string> = {
+      'sha256:a': JSON.stringify({
+        config: { digest: 'sha256:c1', size: 100 },
+        layers: [{ digest: 'sha256:l1', size: 1000 }]
+      }),
+      'sha256:b': JSON.stringify({
+        config: { digest: 'sha256:c2', size: 110 },
+        layers: [
+          { digest: 'sha256:l2', size: 2000 },
+          { digest: 'sha256:l3', size: 5 }
+        ]
+      })
+    }
+    const index = JSON.stringify({
+      manifests: [
+        { digest: 'sha256:a', size: 10, platform: { os: 'linux', architecture: 'amd64' } },
+        {
+          digest: 'sha256:b',
+          size: 20,
+          platform: { os: 'linux', architecture: 'arm', variant: 'v7' }
+        },
+        {
+          digest: 'sha256:att',
+          size: 5,
+          platform: { os: 'unknown', architecture: 'unknown' },
+          annotations: { 'vnd.docker.reference.type': 'attestation-manifest' }
+        }
+      ]
+    })
+    expect(await indexManifests(index, async d => blobs[d])).toEqual([
+      { platform: 'linux/amd64', digest: 'sha256:a', size: 1110 },
+      { platform: 'linux/arm/v7', digest: 'sha256:b', size: 2135 }
+    ])
+    expect(platformOf({ digest: 'x', size: 1 })).toBe('unknown/unknown')
+  })
+})
+
+describe('latest never moves backwards', () => {
+  it.each([
+    [undefined, '1.0.0', true],
+    ['1.0.0', '1.0.1', true],
+    ['1.0.0', '1.0.0', true],
+    ['2.0.0', '1.9.9', false],
+    ['2.0.0', '2.0.0-rc.1', false],
+    ['nightly', '1.0.0', true],
+    ['2024.06.1', '2024.05.1', true]
+  ])('current %s, next %s -> %s', (current, next, may) => {
+    expect(latestMayMove(current, next)).toBe(may)
+  })
+})
+
+describe('login targets', () => {
+  const creds = { username: '', password: '', actor: 'octocat', githubToken: 'ghs_x' }
+  it('logs in to every distinct registry with the given credentials', () => {
+    expect(
+      loginTargets(['ghcr.io', 'docker.io'], { ...creds, username: 'u', password: 'p' }, false)
+    ).toEqual([
+      { registry: 'ghcr.io', username: 'u', password: 'p' },
+      { registry: 'docker.io', username: 'u', password: 'p' }
+    ])
+  })
+  it('uses the actor and the token for ghcr.io when pushing without credentials', () => {
+    expect(loginTargets(['ghcr.io', 'quay.io'], creds, true)).toEqual([
+      { registry: 'ghcr.io', username: 'octocat', password: 'ghs_x' }
+    ])
+    expect(loginTargets(['ghcr.io'], creds, false)).toEqual([])
+  })
+  it('refuses half the credentials', () => {
+    expect(() => loginTargets(['r'], { ...creds, username: 'u' }, true)).toThrow(
+      /registry-username and registry-password go together/
+    )
+  })
+})
+
+describe('Go problems', () => {
+  it('finds files and lines in vet and compiler output', () => {
+    const out = [
+      '# example.com/hello/greet',
+      'vet: greet/greet.go:12:2: fmt.Sprintf format %d has arg s of wrong type string',
+      './main.go:7:9: undefined: foo',
+      'ok   example.com/hello 0.01s'
+    ].join('\n')
+    expect(parseGoProblems(out, '/ws/go', '/ws')).toEqual([
+      {
+        file: 'go/greet/greet.go',
+        line: 12,
+        col: 2,
+        message: 'fmt.Sprintf format %d has arg s of wrong type string'
+      },
+      { file: 'go/main.go', line: 7, col: 9, message: 'undefined: foo' }
+    ])
+  })
+
+  it('finds the package directory of a bare test file name', () => {
+    const ws = mkdtempSync(join(tmpdir(), 'gows-'))
+    const pkg = join(ws, 'pkg', 'greet')
+    mkdirSync(pkg, { recursive: true })
+    writeFileSync(join(pkg, 'greet_test.go'), 'package greet\n')
+    const out = '--- FAIL: TestHello (0.00s)\n    greet_test.go:9: got "hi", want "hello"\nFAIL'
+    expect(parseGoProblems(out, ws, ws, [join(ws, 'pkg'), pkg])).toEqual([
+      {
+        file: 'pkg/greet/greet_test.go',
+        line: 9,
+        col: undefined,
+        message: 'got "hi", want "hello"'
+      }
+    ])
+  })
+})

@@ -1,0 +1,59 @@
+import * as core from '@actions/core'
+import { mkdtemp, readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { run } from '../exec.js'
+import type { PlannedImage } from '../plan/plan.js'
+import { buildCommand, type CacheWiring } from './buildArgs.js'
+import { localImage, type PlatformManifest } from './image.js'
+
+/** One built (and loaded) image. */
+export interface BuiltImage {
+  image: PlannedImage
+  /** Index digest in the engine's store. */
+  digest: string
+  manifests: PlatformManifest[]
+}
+
+/**
+ * Builds one image with `docker buildx build --load` (the whole multi-platform index lands in the
+ * containerd store), then reads back the index and per-platform digests that will be tested and
+ * pushed. A failure names the image.
+ */
+export async function buildImage(
+  image: PlannedImage,
+  opts: { builder: string; cache: CacheWiring; workspace: string }
+): Promise<BuiltImage> {
+  const dir = await mkdtemp(join(tmpdir(), 'gia-build-'))
+  const metadataFile = join(dir, 'metadata.json')
+  const args = buildCommand(image, {
+    builder: opts.builder,
+    metadataFile,
+    cache: opts.cache,
+    load: true
+  })
+  try {
+    await run('docker', args, { cwd: opts.workspace })
+  } catch (e) {
+    throw new Error(`build of ${image.name} (${image.origin}) failed: ${(e as Error).message}`)
+  }
+  const meta = JSON.parse(await readFile(metadataFile, 'utf8').catch(() => '{}')) as Record<
+    string,
+    unknown
+  >
+  const local = await localImage(image.versionTag)
+  const built = (meta['containerimage.digest'] as string | undefined) ?? local.digest
+  if (built !== local.digest) {
+    throw new Error(
+      `build of ${image.name}: buildx reported ${built} but the engine holds ${local.digest}`
+    )
+  }
+  const missing = image.platforms.filter(p => !local.manifests.some(m => m.platform === p))
+  if (missing.length > 0) {
+    throw new Error(`build of ${image.name}: the loaded image lacks ${missing.join(', ')}`)
+  }
+  core.info(
+    `${image.name}: ${local.digest} (${local.manifests.map(m => `${m.platform} ${m.digest.slice(7, 19)}`).join(', ')})`
+  )
+  return { image, digest: local.digest, manifests: local.manifests }
+}

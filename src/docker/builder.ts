@@ -1,0 +1,46 @@
+import * as core from '@actions/core'
+import { randomBytes } from 'node:crypto'
+import { run } from '../exec.js'
+import { inspectBuilder, type BuilderInfo, type EngineInfo } from './engine.js'
+
+/** State key under which a builder the action created is remembered for the post step. */
+export const BUILDER_STATE = 'builder'
+
+/**
+ * Reuses the current builder when it can build every planned platform and export caches (the
+ * `docker` driver with the containerd image store can); otherwise creates a `docker-container`
+ * builder, as docker/setup-buildx-action does, and remembers it for removal in the post step.
+ */
+export async function setupBuilder(engine: EngineInfo, runId: string): Promise<BuilderInfo> {
+  const current = await inspectBuilder()
+  const reusable =
+    (current.driver === 'docker' && engine.containerdStore) ||
+    current.driver === 'docker-container' ||
+    current.driver === 'remote'
+  if (reusable) {
+    core.info(
+      `using builder ${current.name} (driver ${current.driver}, BuildKit ${current.buildkitVersion || 'unknown'})`
+    )
+    return current
+  }
+  const name = `go-image-action-${runId || 'local'}-${randomBytes(3).toString('hex')}`
+  core.info(
+    `the ${current.driver} driver on the classic image store cannot build multi-platform images; creating a docker-container builder ${name}`
+  )
+  await run('docker', [
+    'buildx',
+    'create',
+    '--name',
+    name,
+    '--driver',
+    'docker-container',
+    '--bootstrap'
+  ])
+  core.saveState(BUILDER_STATE, name)
+  return inspectBuilder(name)
+}
+
+/** Post step: removes the builder the action created. */
+export async function removeBuilder(name: string): Promise<void> {
+  await run('docker', ['buildx', 'rm', name], { allowFailure: true })
+}

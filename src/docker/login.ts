@@ -1,0 +1,82 @@
+import * as core from '@actions/core'
+import { run } from '../exec.js'
+
+/** State key of the registries logged in to, for logout in the post step. */
+export const LOGINS_STATE = 'logins'
+
+/** Credentials for the login stage. */
+export interface Credentials {
+  username: string
+  password: string
+  actor: string
+  githubToken: string
+}
+
+/**
+ * Which registries to log in to and as whom: with registry-username/-password every distinct
+ * registry of the images; without them ghcr.io with the actor and github-token when pushing.
+ * Pure; passwords are never part of the returned command.
+ */
+export function loginTargets(
+  registries: string[],
+  creds: Credentials,
+  push: boolean
+): { registry: string; username: string; password: string }[] {
+  if (creds.username || creds.password) {
+    if (!creds.username || !creds.password) {
+      throw new Error('registry-username and registry-password go together: one of them is empty')
+    }
+    return registries.map(registry => ({
+      registry,
+      username: creds.username,
+      password: creds.password
+    }))
+  }
+  if (push && registries.includes('ghcr.io') && creds.githubToken) {
+    return [
+      {
+        registry: 'ghcr.io',
+        username: creds.actor || 'github-actions',
+        password: creds.githubToken
+      }
+    ]
+  }
+  return []
+}
+
+/**
+ * `docker login --password-stdin` to each target. The password goes on stdin, never on the
+ * command line; it is masked before anything runs.
+ */
+export async function login(
+  targets: { registry: string; username: string; password: string }[]
+): Promise<void> {
+  const done: string[] = []
+  for (const t of targets) {
+    core.setSecret(t.password)
+    const server = t.registry === 'docker.io' ? [] : [t.registry]
+    const res = await run(
+      'docker',
+      ['login', '--username', t.username, '--password-stdin', ...server],
+      {
+        input: t.password,
+        allowFailure: true
+      }
+    )
+    if (res.exitCode !== 0) {
+      const why = (res.stderr || res.stdout).replaceAll(t.password, '***').trim().split('\n').pop()
+      throw new Error(`login to ${t.registry} as ${t.username} failed: ${why}`)
+    }
+    done.push(t.registry)
+    core.saveState(LOGINS_STATE, JSON.stringify(done))
+  }
+}
+
+/** Post step: logs out of every registry logged in to. */
+export async function logout(registries: string[]): Promise<void> {
+  for (const registry of registries) {
+    await run('docker', ['logout', ...(registry === 'docker.io' ? [] : [registry])], {
+      allowFailure: true
+    })
+  }
+}

@@ -1,0 +1,89 @@
+import * as core from '@actions/core'
+import semver from 'semver'
+import { run } from '../exec.js'
+import type { ImageResult } from '../results.js'
+import type { BuiltImage } from './build.js'
+import { remoteLabels } from './image.js'
+
+interface RemoteManifest {
+  digest: string
+  manifests?: {
+    digest: string
+    platform?: { os: string; architecture: string; variant?: string }
+  }[]
+}
+
+/** The index a tag points at in its registry, as imagetools reports it. */
+async function remoteIndex(ref: string): Promise<RemoteManifest> {
+  const res = await run(
+    'docker',
+    ['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Manifest}}'],
+    {
+      silent: true
+    }
+  )
+  return JSON.parse(res.stdout) as RemoteManifest
+}
+
+/**
+ * Checks that the registry now serves exactly what was built and smoke-tested: the same index
+ * digest and the same per-platform manifest digests.
+ */
+export async function verifyPushed(built: BuiltImage, ref: string): Promise<void> {
+  const remote = await remoteIndex(ref)
+  if (remote.digest !== built.digest) {
+    throw new Error(
+      `${ref} in the registry is ${remote.digest}, but the tested image is ${built.digest}`
+    )
+  }
+  const remoteDigests = new Set((remote.manifests ?? []).map(m => m.digest))
+  const untested = built.manifests.filter(m => !remoteDigests.has(m.digest))
+  if (untested.length > 0) {
+    throw new Error(
+      `${ref}: the pushed index lacks the tested manifests of ${untested.map(m => m.platform).join(', ')}`
+    )
+  }
+}
+
+/** Whether `latest` may move to this version: not when the current `latest` is a higher semver. */
+export function latestMayMove(current: string | undefined, next: string): boolean {
+  if (!current) return true
+  const a = semver.valid(current)
+  const b = semver.valid(next)
+  if (!a || !b) return true
+  return !semver.gt(a, b)
+}
+
+/**
+ * Pushes every image: version tags first (each verified against what was tested), then `latest`
+ * last, and only where it does not move backwards.
+ */
+export async function pushAll(built: BuiltImage[], version: string): Promise<ImageResult[]> {
+  const results: ImageResult[] = built.map(b => ({
+    name: b.image.name,
+    digest: b.digest,
+    platforms: b.manifests.map(m => ({ platform: m.platform, digest: m.digest, size: m.size })),
+    pushedTags: []
+  }))
+  for (const [i, b] of built.entries()) {
+    for (const tag of b.image.tags.filter(t => !t.endsWith(':latest'))) {
+      await run('docker', ['push', tag])
+      await verifyPushed(b, tag)
+      results[i].pushedTags.push(tag)
+    }
+  }
+  for (const [i, b] of built.entries()) {
+    const latest = b.image.tags.find(t => t.endsWith(':latest'))
+    if (!latest) continue
+    const current = (await remoteLabels(latest))?.['org.opencontainers.image.version']
+    if (!latestMayMove(current, version)) {
+      results[i].latestNote = `latest stays at ${current}: it is newer than ${version}`
+      core.notice(`${b.image.name}: ${results[i].latestNote}`)
+      continue
+    }
+    await run('docker', ['push', latest])
+    await verifyPushed(b, latest)
+    results[i].pushedTags.push(latest)
+  }
+  return results
+}

@@ -1,0 +1,106 @@
+import * as core from '@actions/core'
+import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { run } from '../exec.js'
+
+/** A compiler, vet or test message with a position. */
+export interface GoProblem {
+  file: string
+  line: number
+  col?: number
+  message: string
+}
+
+/**
+ * Finds `file.go:line[:col]: message` positions in go build / vet / test output. The file is
+ * made relative to the workspace for the annotation.
+ */
+export function parseGoProblems(
+  output: string,
+  goDir: string,
+  workspace: string,
+  packageDirs: string[] = []
+): GoProblem[] {
+  const out: GoProblem[] = []
+  const seen = new Set<string>()
+  for (const raw of output.split('\n')) {
+    const m = /^\s*(?:vet: )?((?:\.{0,2}\/)?[^\s:]+\.go):(\d+)(?::(\d+))?:\s*(.*)$/.exec(raw)
+    if (!m) continue
+    // go test prints a bare file name (`x_test.go:12:`): find its package directory.
+    const bare = !m[1].includes('/')
+    const owner = bare ? packageDirs.filter(d => existsSync(join(d, m[1]))) : []
+    const abs = owner.length === 1 ? join(owner[0], m[1]) : resolve(goDir, m[1])
+    const file = abs.startsWith(workspace + '/') ? abs.slice(workspace.length + 1) : abs
+    const key = `${file}:${m[2]}:${m[4]}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    out.push({ file, line: Number(m[2]), col: m[3] ? Number(m[3]) : undefined, message: m[4] })
+  }
+  return out
+}
+
+function annotate(problems: GoProblem[], title: string): void {
+  for (const p of problems) {
+    core.error(p.message, { file: p.file, startLine: p.line, startColumn: p.col, title })
+  }
+}
+
+/**
+ * The Go gate, in `dir`: `gofmt -l` (vendor excluded), `go vet ./...`, `go test <args>`. Each
+ * failure becomes annotations and an Error naming the step.
+ */
+export async function goGate(
+  dir: string,
+  workspace: string,
+  testArgs: string[]
+): Promise<{ goVersion: string }> {
+  const version = await run('go', ['version'], {
+    cwd: dir,
+    silent: true,
+    allowFailure: true
+  }).catch(() => undefined)
+  if (!version || version.exitCode !== 0)
+    throw new Error('go-gate: no `go` on PATH (set up Go first, or go-gate: false)')
+  const goVersion = version.stdout.trim()
+  core.info(goVersion)
+
+  const files = await run('go', ['list', '-f', '{{.Dir}}', './...'], {
+    cwd: dir,
+    silent: true,
+    allowFailure: true
+  })
+  const dirs = files.stdout
+    .split('\n')
+    .filter(d => d && !/(^|\/)vendor(\/|$)/.test(d.slice(dir.length)))
+  if (dirs.length > 0) {
+    const fmt = await run('gofmt', ['-l', ...dirs], { cwd: dir, silent: true, allowFailure: true })
+    const bad = fmt.stdout.split('\n').filter(Boolean)
+    if (bad.length > 0 || fmt.exitCode !== 0) {
+      for (const f of bad) {
+        const abs = resolve(dir, f)
+        const rel = abs.startsWith(workspace + '/') ? abs.slice(workspace.length + 1) : abs
+        core.error('not gofmt-formatted: run gofmt -w', { file: rel, title: 'gofmt' })
+      }
+      throw new Error(
+        `go-gate: gofmt: ${bad.length} file(s) not formatted: ${bad.join(', ')}${fmt.stderr ? `\n${fmt.stderr}` : ''}`
+      )
+    }
+  }
+  core.info('gofmt: clean')
+
+  const vet = await run('go', ['vet', './...'], { cwd: dir, allowFailure: true })
+  if (vet.exitCode !== 0) {
+    annotate(parseGoProblems(vet.stderr + vet.stdout, dir, workspace, dirs), 'go vet')
+    throw new Error(
+      `go-gate: go vet failed:\n${(vet.stderr || vet.stdout).trim().split('\n').slice(-15).join('\n')}`
+    )
+  }
+
+  const test = await run('go', ['test', ...testArgs], { cwd: dir, allowFailure: true })
+  if (test.exitCode !== 0) {
+    annotate(parseGoProblems(test.stdout + test.stderr, dir, workspace, dirs), 'go test')
+    const tail = (test.stdout + test.stderr).trim().split('\n').slice(-20).join('\n')
+    throw new Error(`go-gate: go test failed:\n${tail}`)
+  }
+  return { goVersion }
+}
