@@ -8,7 +8,9 @@ import { login, loginTargets } from './docker/login.js'
 import { pushAll } from './docker/push.js'
 import { setupQemu } from './docker/qemu.js'
 import { smokeTest } from './docker/smoke.js'
+import { cacheUnavailableReason, markGoCacheForSave, restoreGoCache } from './go/cache.js'
 import { goGate } from './go/gate.js'
+import semver from 'semver'
 import type { Inputs } from './inputs.js'
 import type { Plan } from './plan/plan.js'
 import type { ImageResult, Results, StageTiming } from './results.js'
@@ -47,10 +49,18 @@ export async function execute(
 ): Promise<Results> {
   const workspace = ctx.workspace
 
+  const goDir = resolve(workspace, plan.goGate.workingDirectory)
+  let goCacheHit = false
+  if (plan.goGate.enabled && plan.cache) {
+    await stage(results, 'Go cache', async () => {
+      goCacheHit = (await restoreGoCache(goDir)).hit
+      results.goCacheHit = goCacheHit
+    })
+  } else skipped(results, 'Go cache', plan.cache ? 'go-gate: false' : 'cache: false')
+
   if (plan.goGate.enabled) {
     await stage(results, 'Go gate', async () => {
-      const dir = resolve(workspace, plan.goGate.workingDirectory)
-      await goGate(dir, workspace, plan.goGate.testArgs)
+      await goGate(goDir, workspace, plan.goGate.testArgs)
     })
   } else skipped(results, 'Go gate', 'go-gate: false')
 
@@ -148,7 +158,34 @@ export async function execute(
     })
   } else skipped(results, 'Push', plan.pushReason)
 
+  if (plan.goGate.enabled && plan.cache) markGoCacheForSave(goCacheHit)
   return results
+}
+
+/**
+ * Whether the buildx `type=gha` cache can work, with a warning when it cannot: buildx drops a gha
+ * entry silently when the runtime env is missing, and old buildx/BuildKit speak only the v1
+ * protocol that GitHub no longer serves.
+ */
+export function buildCacheUsable(buildkitVersion: string, buildxVersion: string): boolean {
+  const why = cacheUnavailableReason(process.env)
+  if (why) {
+    core.warning(`build cache: off, ${why} (the buildx type=gha cache would silently do nothing)`)
+    return false
+  }
+  if ((process.env['ACTIONS_CACHE_SERVICE_V2'] ?? '').toLowerCase() === 'true') {
+    const oldBuildx = semver.valid(buildxVersion) && semver.lt(buildxVersion, '0.21.0')
+    const oldBuildkit =
+      semver.valid(semver.coerce(buildkitVersion)) &&
+      semver.lt(semver.coerce(buildkitVersion) as semver.SemVer, '0.20.0')
+    if (oldBuildx || oldBuildkit) {
+      core.warning(
+        `build cache: the cache service is v2, but buildx ${buildxVersion} / BuildKit ${buildkitVersion || 'unknown'} speak only v1 ` +
+          '(v2 needs buildx >= 0.21 and BuildKit >= 0.20); on GitHub-hosted runners this cache will not work'
+      )
+    }
+  }
+  return true
 }
 
 function imageResult(b: BuiltImage): ImageResult {

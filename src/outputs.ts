@@ -52,7 +52,8 @@ export function computeOutputs(plan: Plan, results: Results): Record<string, str
     labels: labels.join('\n'),
     push: String(plan.dryRun ? plan.push : results.pushed),
     digests: JSON.stringify(digests),
-    metadata: JSON.stringify(metadata)
+    metadata: JSON.stringify(metadata),
+    'go-cache-hit': String(results.goCacheHit ?? false)
   }
 }
 

@@ -41,6 +41,8 @@ export interface Results {
   images: ImageResult[]
   stages: StageTiming[]
   pushed: boolean
+  /** The Go caches were restored on the exact key. */
+  goCacheHit?: boolean
 }
 
 /** Results of a run that did nothing yet (a dry run). */

@@ -1,0 +1,110 @@
+import * as cache from '@actions/cache'
+import * as core from '@actions/core'
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { run } from '../exec.js'
+
+/** State keys the post step reads to save the Go caches. */
+export const GO_CACHE_STATE = { key: 'goCacheKey', paths: 'goCachePaths', save: 'goCacheSave' }
+
+/** The cache key of the Go caches and its restore-key fallback. */
+export interface GoCacheKeys {
+  key: string
+  /** Newest entry for the same OS, arch and Go version, whatever the dependencies. */
+  restoreKeys: string[]
+}
+
+/**
+ * Keys from OS, arch, Go version and the hash of go.sum. Unlike setup-go, the restore key falls
+ * back to the newest entry of the same OS/arch/Go version, so a dependency change starts warm.
+ */
+export function goCacheKeys(
+  os: string,
+  arch: string,
+  goVersion: string,
+  sumHash: string
+): GoCacheKeys {
+  const prefix = `go-image-action-go-${os}-${arch}-${goVersion}-`
+  return { key: `${prefix}${sumHash}`, restoreKeys: [prefix] }
+}
+
+/** sha256 of go.sum (or go.mod when the module has no dependencies), hex, first 32. */
+export async function sumHash(goDir: string): Promise<string> {
+  const text = await readFile(join(goDir, 'go.sum'), 'utf8').catch(() =>
+    readFile(join(goDir, 'go.mod'), 'utf8')
+  )
+  return createHash('sha256').update(text).digest('hex').slice(0, 32)
+}
+
+/** Why the Actions cache cannot be used here, or undefined when it can. */
+export function cacheUnavailableReason(env: NodeJS.ProcessEnv): string | undefined {
+  if (!env['ACTIONS_RUNTIME_TOKEN']) return 'ACTIONS_RUNTIME_TOKEN is not set'
+  const v2 = (env['ACTIONS_CACHE_SERVICE_V2'] ?? '').toLowerCase() === 'true'
+  if (v2 && !env['ACTIONS_RESULTS_URL'])
+    return 'ACTIONS_CACHE_SERVICE_V2 is set but ACTIONS_RESULTS_URL is not'
+  if (!v2 && !env['ACTIONS_CACHE_URL'] && !env['ACTIONS_RESULTS_URL'])
+    return 'neither ACTIONS_CACHE_URL nor ACTIONS_RESULTS_URL is set'
+  return undefined
+}
+
+/**
+ * Restores GOMODCACHE and GOCACHE. Returns whether the exact key hit. A cache service problem is
+ * a warning, never a failure.
+ */
+export async function restoreGoCache(
+  goDir: string
+): Promise<{ hit: boolean; matchedKey?: string; key?: string }> {
+  const why = cacheUnavailableReason(process.env)
+  if (why || !cache.isFeatureAvailable()) {
+    core.warning(
+      `Go cache: the GitHub Actions cache is not available (${why ?? 'not supported here'}); Go starts cold`
+    )
+    return { hit: false }
+  }
+  const env = await run(
+    'go',
+    ['env', 'GOMODCACHE', 'GOCACHE', 'GOVERSION', 'GOHOSTOS', 'GOHOSTARCH'],
+    {
+      cwd: goDir,
+      silent: true
+    }
+  )
+  const [modcache, gocache, goVersion, os, arch] = env.stdout.trim().split('\n')
+  const keys = goCacheKeys(os, arch, goVersion, await sumHash(goDir))
+  const paths = [modcache, gocache]
+  core.saveState(GO_CACHE_STATE.key, keys.key)
+  core.saveState(GO_CACHE_STATE.paths, JSON.stringify(paths))
+  let matchedKey: string | undefined
+  try {
+    matchedKey = await cache.restoreCache(paths, keys.key, keys.restoreKeys)
+  } catch (e) {
+    core.warning(`Go cache: restore failed: ${(e as Error).message}`)
+  }
+  const hit = matchedKey === keys.key
+  core.info(
+    matchedKey
+      ? `Go cache: restored ${matchedKey}${hit ? ' (exact)' : ` (prefix; ${keys.key} will be saved)`}`
+      : `Go cache: no entry for ${keys.key} or ${keys.restoreKeys[0]}*`
+  )
+  return { hit, matchedKey, key: keys.key }
+}
+
+/** Main step, at the very end of a successful run: lets the post step save the Go caches. */
+export function markGoCacheForSave(exactHit: boolean): void {
+  if (!exactHit) core.saveState(GO_CACHE_STATE.save, 'true')
+}
+
+/** Post step: saves the Go caches when the exact key missed and the job succeeded. */
+export async function saveGoCache(): Promise<void> {
+  if (core.getState(GO_CACHE_STATE.save) !== 'true') return
+  const key = core.getState(GO_CACHE_STATE.key)
+  const paths = JSON.parse(core.getState(GO_CACHE_STATE.paths) || '[]') as string[]
+  if (!key || paths.length === 0) return
+  try {
+    const id = await cache.saveCache(paths, key)
+    if (id !== -1) core.info(`Go cache: saved ${key}`)
+  } catch (e) {
+    core.warning(`Go cache: save failed: ${(e as Error).message}`)
+  }
+}
