@@ -42207,9 +42207,13 @@ async function localImage(ref) {
         if (d.mediaType?.includes('manifest.list') || d.mediaType?.includes('image.index')) {
             return { digest: d.digest, manifests: await indexManifests(await blob(d.digest), blob) };
         }
+        // A single-platform image: one manifest, its platform in the config.
+        const manifest = JSON.parse(await blob(d.digest));
+        const config = JSON.parse(await blob(manifest.config.digest));
+        const platform = { os: config.os, architecture: config.architecture, variant: config.variant };
         return {
             digest: d.digest,
-            manifests: await indexManifests(JSON.stringify({ manifests: [d] }), blob)
+            manifests: await indexManifests(JSON.stringify({ manifests: [{ ...d, platform }] }), blob)
         };
     }
     finally {
@@ -42469,7 +42473,8 @@ async function verifyPushed(built, ref) {
     if (remote.digest !== built.digest) {
         throw new Error(`${ref} in the registry is ${remote.digest}, but the tested image is ${built.digest}`);
     }
-    const remoteDigests = new Set((remote.manifests ?? []).map(m => m.digest));
+    // A single-platform image is one manifest: its own digest is the platform's.
+    const remoteDigests = new Set(remote.manifests ? remote.manifests.map(m => m.digest) : [remote.digest]);
     const untested = built.manifests.filter(m => !remoteDigests.has(m.digest));
     if (untested.length > 0) {
         throw new Error(`${ref}: the pushed index lacks the tested manifests of ${untested.map(m => m.platform).join(', ')}`);

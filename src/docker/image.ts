@@ -72,9 +72,17 @@ export async function localImage(
     if (d.mediaType?.includes('manifest.list') || d.mediaType?.includes('image.index')) {
       return { digest: d.digest, manifests: await indexManifests(await blob(d.digest), blob) }
     }
+    // A single-platform image: one manifest, its platform in the config.
+    const manifest = JSON.parse(await blob(d.digest)) as { config: Descriptor }
+    const config = JSON.parse(await blob(manifest.config.digest)) as {
+      os: string
+      architecture: string
+      variant?: string
+    }
+    const platform = { os: config.os, architecture: config.architecture, variant: config.variant }
     return {
       digest: d.digest,
-      manifests: await indexManifests(JSON.stringify({ manifests: [d] }), blob)
+      manifests: await indexManifests(JSON.stringify({ manifests: [{ ...d, platform }] }), blob)
     }
   } finally {
     await rm(dir, { recursive: true, force: true })

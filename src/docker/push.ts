@@ -36,7 +36,10 @@ export async function verifyPushed(built: BuiltImage, ref: string): Promise<void
       `${ref} in the registry is ${remote.digest}, but the tested image is ${built.digest}`
     )
   }
-  const remoteDigests = new Set((remote.manifests ?? []).map(m => m.digest))
+  // A single-platform image is one manifest: its own digest is the platform's.
+  const remoteDigests = new Set(
+    remote.manifests ? remote.manifests.map(m => m.digest) : [remote.digest]
+  )
   const untested = built.manifests.filter(m => !remoteDigests.has(m.digest))
   if (untested.length > 0) {
     throw new Error(

@@ -1,0 +1,3 @@
+module example.com/broken-version
+
+go 1.26

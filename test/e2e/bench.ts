@@ -1,0 +1,101 @@
+/**
+ * Helpers for end-to-end tests against the real bench (scripts/bench-up.sh): the engine, the
+ * local registries and the example Go programs.
+ */
+import { execFileSync } from 'node:child_process'
+import { cpSync, mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { ROOT } from '../harness/runner.js'
+
+/** The registry without auth. */
+export const REGISTRY = '127.0.0.1:5000'
+
+/** The htpasswd registry and its test credentials, as bench-up.sh wrote them. */
+export function authRegistry(): { host: string; user: string; password: string } {
+  const text = readFileSync('/var/lib/gia-bench/registry-auth.env', 'utf8')
+  const env = Object.fromEntries(
+    text
+      .split('\n')
+      .filter(l => l.includes('='))
+      .map(l => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])
+  )
+  return {
+    host: env['GIA_REGISTRY_AUTH_HOST'],
+    user: env['GIA_REGISTRY_USER'],
+    password: env['GIA_REGISTRY_PASSWORD']
+  }
+}
+
+/** Fails loudly when the bench is not up: these tests never skip silently. */
+export function requireBench(): void {
+  try {
+    execFileSync('docker', ['version', '--format', '{{.Server.Version}}'], { stdio: 'pipe' })
+    execFileSync('docker', ['buildx', 'version'], { stdio: 'pipe' })
+  } catch {
+    throw new Error('no Docker engine with buildx: run `sudo scripts/bench-up.sh` first')
+  }
+}
+
+/** A fresh repository path for one test, so runs never see each other's tags. */
+export function uniqueRepo(prefix: string): string {
+  return `e2e-${prefix}-${randomBytes(4).toString('hex')}`
+}
+
+/** A copy of examples/<name> as a workspace. */
+export function exampleWorkspace(name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `gia-ws-${name}-`))
+  cpSync(join(ROOT, 'examples', name), dir, { recursive: true })
+  return dir
+}
+
+/** Runs docker with an argument array and returns stdout (throws with stderr on failure). */
+export function docker(args: string[]): string {
+  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+}
+
+/** The tags of a repository in a registry ([] when it has none), over the registry's HTTP API. */
+export async function registryTags(
+  host: string,
+  repo: string,
+  auth?: { user: string; password: string }
+): Promise<string[]> {
+  const headers: Record<string, string> = {}
+  if (auth)
+    headers['Authorization'] =
+      `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString('base64')}`
+  const res = await fetch(`http://${host}/v2/${repo}/tags/list`, { headers })
+  if (res.status === 404) return []
+  if (!res.ok) throw new Error(`GET tags of ${repo}: ${res.status}`)
+  const body = (await res.json()) as { tags?: string[] | null }
+  return (body.tags ?? []).sort()
+}
+
+/** The index a reference points at: digest and platforms, from `imagetools inspect`. */
+export function remoteIndex(ref: string): { digest: string; platforms: string[] } {
+  const m = JSON.parse(
+    docker(['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Manifest}}'])
+  ) as {
+    digest: string
+    manifests?: { platform?: { os: string; architecture: string; variant?: string } }[]
+  }
+  return {
+    digest: m.digest,
+    platforms: (m.manifests ?? [])
+      .map(x => x.platform)
+      .filter(
+        (p): p is { os: string; architecture: string; variant?: string } =>
+          !!p && p.os !== 'unknown'
+      )
+      .map(p => [p.os, p.architecture, p.variant].filter(Boolean).join('/'))
+  }
+}
+
+/** The labels of one platform of a remote image. */
+export function remoteLabels(ref: string, platform = 'linux/amd64'): Record<string, string> {
+  const images = JSON.parse(
+    docker(['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Image}}'])
+  ) as Record<string, { config?: { Labels?: Record<string, string> } }>
+  return images[platform]?.config?.Labels ?? {}
+}
