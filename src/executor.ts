@@ -112,7 +112,7 @@ export async function execute(
   } else skipped(results, 'Login', 'no credentials needed')
 
   const cache = {
-    gha: plan.cache && !!(process.env['ACTIONS_CACHE_URL'] || process.env['ACTIONS_RESULTS_URL'])
+    gha: plan.cache && buildCacheUsable(builder.buildkitVersion, engine.buildxVersion)
   }
   const built: BuiltImage[] = []
   await stage(results, 'Build', async () => {

@@ -42450,8 +42450,8 @@ async function logout(registries) {
 }
 
 // EXTERNAL MODULE: ./node_modules/semver/index.js
-var node_modules_semver = __nccwpck_require__(2088);
-var semver_default = /*#__PURE__*/__nccwpck_require__.n(node_modules_semver);
+var semver = __nccwpck_require__(2088);
+var semver_default = /*#__PURE__*/__nccwpck_require__.n(semver);
 ;// CONCATENATED MODULE: ./src/docker/push.ts
 
 
@@ -46500,7 +46500,7 @@ function getVersion(app_1) {
 function getCompressionMethod() {
     return cacheUtils_awaiter(this, void 0, void 0, function* () {
         const versionOutput = yield getVersion('zstd', ['--quiet']);
-        const version = node_modules_semver.clean(versionOutput);
+        const version = semver.clean(versionOutput);
         core_debug(`zstd version: ${version}`);
         if (versionOutput === '') {
             return CompressionMethod.Gzip;
@@ -99313,7 +99313,7 @@ async function sumHash(goDir) {
     return (0,external_node_crypto_.createHash)('sha256').update(text).digest('hex').slice(0, 32);
 }
 /** Why the Actions cache cannot be used here, or undefined when it can. */
-function cache_cacheUnavailableReason(env) {
+function cacheUnavailableReason(env) {
     if (!env['ACTIONS_RUNTIME_TOKEN'])
         return 'ACTIONS_RUNTIME_TOKEN is not set';
     const v2 = (env['ACTIONS_CACHE_SERVICE_V2'] ?? '').toLowerCase() === 'true';
@@ -99328,7 +99328,7 @@ function cache_cacheUnavailableReason(env) {
  * a warning, never a failure.
  */
 async function restoreGoCache(goDir) {
-    const why = cache_cacheUnavailableReason(process.env);
+    const why = cacheUnavailableReason(process.env);
     if (why || !isFeatureAvailable()) {
         warning(`Go cache: the GitHub Actions cache is not available (${why ?? 'not supported here'}); Go starts cold`);
         return { hit: false };
@@ -99557,7 +99557,7 @@ async function execute(plan, inputs, ctx, results) {
     else
         skipped(results, 'Login', 'no credentials needed');
     const cache = {
-        gha: plan.cache && !!(process.env['ACTIONS_CACHE_URL'] || process.env['ACTIONS_RESULTS_URL'])
+        gha: plan.cache && buildCacheUsable(builder.buildkitVersion, engine.buildxVersion)
     };
     const built = [];
     await stage(results, 'Build', async () => {
@@ -99618,15 +99618,15 @@ async function execute(plan, inputs, ctx, results) {
 function buildCacheUsable(buildkitVersion, buildxVersion) {
     const why = cacheUnavailableReason(process.env);
     if (why) {
-        core.warning(`build cache: off, ${why} (the buildx type=gha cache would silently do nothing)`);
+        warning(`build cache: off, ${why} (the buildx type=gha cache would silently do nothing)`);
         return false;
     }
     if ((process.env['ACTIONS_CACHE_SERVICE_V2'] ?? '').toLowerCase() === 'true') {
-        const oldBuildx = semver.valid(buildxVersion) && semver.lt(buildxVersion, '0.21.0');
-        const oldBuildkit = semver.valid(semver.coerce(buildkitVersion)) &&
-            semver.lt(semver.coerce(buildkitVersion), '0.20.0');
+        const oldBuildx = semver_default().valid(buildxVersion) && semver_default().lt(buildxVersion, '0.21.0');
+        const oldBuildkit = semver_default().valid(semver_default().coerce(buildkitVersion)) &&
+            semver_default().lt(semver_default().coerce(buildkitVersion), '0.20.0');
         if (oldBuildx || oldBuildkit) {
-            core.warning(`build cache: the cache service is v2, but buildx ${buildxVersion} / BuildKit ${buildkitVersion || 'unknown'} speak only v1 ` +
+            warning(`build cache: the cache service is v2, but buildx ${buildxVersion} / BuildKit ${buildkitVersion || 'unknown'} speak only v1 ` +
                 '(v2 needs buildx >= 0.21 and BuildKit >= 0.20); on GitHub-hosted runners this cache will not work');
         }
     }
