@@ -9,6 +9,7 @@ import { pushAll } from './docker/push.js'
 import { setupQemu } from './docker/qemu.js'
 import { smokeTest } from './docker/smoke.js'
 import { cacheUnavailableReason, markGoCacheForSave, restoreGoCache } from './go/cache.js'
+import { runnerBuild } from './go/build.js'
 import { goGate } from './go/gate.js'
 import semver from 'semver'
 import type { Inputs } from './inputs.js'
@@ -51,18 +52,33 @@ export async function execute(
 
   const goDir = resolve(workspace, plan.goGate.workingDirectory)
   let goCacheHit = false
-  if (plan.goGate.enabled && plan.cache) {
+  const usesGo = plan.goGate.enabled || plan.images.some(i => i.runnerBuild)
+  if (usesGo && plan.cache) {
     await stage(results, 'Go cache', async () => {
       goCacheHit = (await restoreGoCache(goDir)).hit
       results.goCacheHit = goCacheHit
     })
-  } else skipped(results, 'Go cache', plan.cache ? 'go-gate: false' : 'cache: false')
+  } else
+    skipped(
+      results,
+      'Go cache',
+      plan.cache ? 'no Go step (go-gate: false, no runner build)' : 'cache: false'
+    )
 
   if (plan.goGate.enabled) {
     await stage(results, 'Go gate', async () => {
       await goGate(goDir, workspace, plan.goGate.testArgs)
     })
   } else skipped(results, 'Go gate', 'go-gate: false')
+
+  const runnerImages = plan.images.filter(i => i.runnerBuild)
+  if (runnerImages.length > 0) {
+    await stage(results, 'Go build', async () => {
+      for (const image of runnerImages) {
+        await runnerBuild(image, goDir, workspace, plan.sourceDateEpoch)
+      }
+    })
+  } else skipped(results, 'Go build', 'no runner build (no image sets main)')
 
   const engine = await stage(results, 'Engine', async () => {
     const info = await inspectEngine()
@@ -117,7 +133,12 @@ export async function execute(
   const built: BuiltImage[] = []
   await stage(results, 'Build', async () => {
     for (const image of plan.images) {
-      const b = await buildImage(image, { builder: builder.name, cache, workspace })
+      const b = await buildImage(image, {
+        builder: builder.name,
+        cache,
+        workspace,
+        sourceDateEpoch: plan.sourceDateEpoch
+      })
       built.push(b)
       results.images.push(imageResult(b))
     }
@@ -158,7 +179,7 @@ export async function execute(
     })
   } else skipped(results, 'Push', plan.pushReason)
 
-  if (plan.goGate.enabled && plan.cache) markGoCacheForSave(goCacheHit)
+  if (usesGo && plan.cache) markGoCacheForSave(goCacheHit)
   return results
 }
 

@@ -26,6 +26,14 @@ export interface ImageInput {
   target?: string
   smokeArgs?: string[]
   smokeExpect?: string
+  /** Go package to cross-compile on the runner (`./cmd/app`): a runner build. */
+  main?: string
+  /** Name of the binary (default: the last element of `main`). */
+  binary?: string
+  /** `-ldflags` template with {{.Version}}, {{.Commit}}, {{.Date}}. */
+  ldflags?: string
+  /** Base of the generated Dockerfile. */
+  baseImage?: string
 }
 
 /** Every input of action.yml, read once and validated. */
@@ -64,7 +72,11 @@ const IMAGE_KEYS = [
   'build-args',
   'target',
   'smoke-args',
-  'smoke-expect'
+  'smoke-expect',
+  'main',
+  'binary',
+  'ldflags',
+  'base-image'
 ]
 
 /**
@@ -216,9 +228,44 @@ export function parseImagesYaml(text: string): ImageInput[] {
         : smokeArgs === undefined || smokeArgs === null
           ? undefined
           : splitArgs(String(smokeArgs), `${origin}.smoke-args`),
-      smokeExpect: str('smoke-expect')
+      smokeExpect: str('smoke-expect'),
+      ...runnerBuildKeys(origin, str('main'), str('binary'), str('ldflags'), str('base-image'))
     }
   })
+}
+
+/** Validates the runner-build keys of an image: nothing here may be read as a flag. */
+function runnerBuildKeys(
+  origin: string,
+  main?: string,
+  binary?: string,
+  ldflags?: string,
+  baseImage?: string
+): Pick<ImageInput, 'main' | 'binary' | 'ldflags' | 'baseImage'> {
+  if (main === undefined) {
+    for (const [key, v] of [
+      ['binary', binary],
+      ['ldflags', ldflags],
+      ['base-image', baseImage]
+    ]) {
+      if (v !== undefined)
+        throw new Error(`${origin}.${key}: only for runner builds; set ${origin}.main too`)
+    }
+    return {}
+  }
+  if (!/^[A-Za-z0-9_./@~+-]+$/.test(main) || main.startsWith('-')) {
+    throw new Error(`${origin}.main: '${main}' is not a Go package path such as ./cmd/app`)
+  }
+  const name = binary ?? main.replace(/\/+$/, '').split('/').pop()
+  if (!name || name === '.' || !/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name)) {
+    throw new Error(
+      `${origin}.binary: '${binary ?? main}' does not give a binary name; set ${origin}.binary`
+    )
+  }
+  if (baseImage !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/.test(baseImage)) {
+    throw new Error(`${origin}.base-image: '${baseImage}' is not an image reference`)
+  }
+  return { main, binary: name, ldflags, baseImage }
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

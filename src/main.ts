@@ -35,6 +35,13 @@ export async function run(): Promise<void> {
     const planned = plan
     await core.group('Plan', async () => core.info(renderPlanText(planned)))
     for (const w of plan.warnings) core.warning(w)
+    for (const w of plan.fileWarnings) {
+      core.warning(w.message, {
+        file: w.file,
+        startLine: w.line,
+        title: 'Go build under emulation'
+      })
+    }
 
     if (plan.dryRun) {
       core.info('dry-run: true; stopping after the plan')

@@ -22,7 +22,7 @@ export interface BuiltImage {
  */
 export async function buildImage(
   image: PlannedImage,
-  opts: { builder: string; cache: CacheWiring; workspace: string }
+  opts: { builder: string; cache: CacheWiring; workspace: string; sourceDateEpoch: number }
 ): Promise<BuiltImage> {
   const dir = await mkdtemp(join(tmpdir(), 'gia-build-'))
   const metadataFile = join(dir, 'metadata.json')

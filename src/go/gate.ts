@@ -30,13 +30,18 @@ export function parseGoProblems(
     const bare = !m[1].includes('/')
     const owner = bare ? packageDirs.filter(d => existsSync(join(d, m[1]))) : []
     const abs = owner.length === 1 ? join(owner[0], m[1]) : resolve(goDir, m[1])
-    const file = abs.startsWith(workspace + '/') ? abs.slice(workspace.length + 1) : abs
+    const file = relativeTo(workspace, abs)
     const key = `${file}:${m[2]}:${m[4]}`
     if (seen.has(key)) continue
     seen.add(key)
     out.push({ file, line: Number(m[2]), col: m[3] ? Number(m[3]) : undefined, message: m[4] })
   }
   return out
+}
+
+/** `abs` relative to the workspace when it is inside it (annotation paths are). */
+function relativeTo(workspace: string, abs: string): string {
+  return abs.startsWith(workspace + '/') ? abs.slice(workspace.length + 1) : abs
 }
 
 function annotate(problems: GoProblem[], title: string): void {
@@ -74,16 +79,25 @@ export async function goGate(
     .filter(d => d && !/(^|\/)vendor(\/|$)/.test(d.slice(dir.length)))
   if (dirs.length > 0) {
     const fmt = await run('gofmt', ['-l', ...dirs], { cwd: dir, silent: true, allowFailure: true })
-    const bad = fmt.stdout.split('\n').filter(Boolean)
+    const bad = fmt.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map(f => relativeTo(workspace, resolve(dir, f)))
+    // A file gofmt cannot parse is not listed: it prints `file.go:line:col: message` on stderr.
+    const unparsable = parseGoProblems(fmt.stderr, dir, workspace)
     if (bad.length > 0 || fmt.exitCode !== 0) {
-      for (const f of bad) {
-        const abs = resolve(dir, f)
-        const rel = abs.startsWith(workspace + '/') ? abs.slice(workspace.length + 1) : abs
-        core.error('not gofmt-formatted: run gofmt -w', { file: rel, title: 'gofmt' })
+      for (const file of bad) {
+        core.error('not gofmt-formatted: run gofmt -w', { file, title: 'gofmt' })
       }
-      throw new Error(
-        `go-gate: gofmt: ${bad.length} file(s) not formatted: ${bad.join(', ')}${fmt.stderr ? `\n${fmt.stderr}` : ''}`
-      )
+      annotate(unparsable, 'gofmt')
+      const why: string[] = []
+      if (bad.length > 0) why.push(`${bad.length} file(s) not formatted: ${bad.join(', ')}`)
+      if (fmt.exitCode !== 0) {
+        why.push(
+          `gofmt failed (exit code ${fmt.exitCode})${unparsable.length > 0 ? `, ${unparsable.length} syntax error(s)` : ''}:\n${fmt.stderr.trim()}`
+        )
+      }
+      throw new Error(`go-gate: gofmt: ${why.join('; ')}`)
     }
   }
   core.info('gofmt: clean')

@@ -4,6 +4,12 @@ import type { BuildArg, Inputs, Tristate } from '../inputs.js'
 import { deriveMetadata, type Metadata } from './metadata.js'
 import { parseDockerfile, targetPlatformRuns } from './dockerfile.js'
 import { isNativePlatform, runnerPlatform } from './platforms.js'
+import {
+  DEFAULT_BASE_IMAGE,
+  DEFAULT_LDFLAGS,
+  generatedDockerfile,
+  renderLdflags
+} from './runnerBuild.js'
 
 /** The smoke test of one image. */
 export interface SmokePlan {
@@ -44,6 +50,26 @@ export interface PlannedImage {
   smoke: SmokePlan
   /** Lines of RUN steps that execute on the target platform (emulated for a foreign one). */
   targetRuns: number[]
+  /** A runner build: the Go package cross-compiled on the runner before the image build. */
+  runnerBuild?: RunnerBuild
+}
+
+/** How a runner build compiles its binary. */
+export interface RunnerBuild {
+  /** The Go package, relative to go-working-directory. */
+  main: string
+  binary: string
+  /** The rendered `-ldflags`. */
+  ldflags: string
+  /** The Dockerfile the action writes at `dockerfile`, when the image has none of its own. */
+  generatedDockerfile?: string
+}
+
+/** A warning tied to a line of a file (an annotation). */
+export interface FileWarning {
+  file: string
+  line: number
+  message: string
 }
 
 /** Everything the run will do, decided before any side effect. */
@@ -64,6 +90,10 @@ export interface Plan {
   registries: string[]
   /** Warnings to show (the plan itself never logs). */
   warnings: string[]
+  /** Warnings on Dockerfile lines. */
+  fileWarnings: FileWarning[]
+  /** The date as Unix seconds, for SOURCE_DATE_EPOCH. */
+  sourceDateEpoch: number
 }
 
 /** Facts from outside inputs and context. */
@@ -77,21 +107,29 @@ export interface PlanOptions {
   dockerfiles: Record<string, string | undefined>
 }
 
-/** The workspace-relative Dockerfile path of every image, for the caller to read. */
+/** The workspace-relative Dockerfile path of every image that has one, for the caller to read. */
 export function dockerfilePaths(inputs: Inputs): string[] {
-  return inputs.images.map(img => resolvePaths(inputs, img).dockerfile)
+  return inputs.images
+    .map(img => resolvePaths(inputs, img))
+    .filter(p => !p.generated)
+    .map(p => p.dockerfile)
 }
 
 function resolvePaths(
   inputs: Inputs,
   img: Inputs['images'][number]
-): { context: string; dockerfile: string } {
-  const context = path.normalize(img.context ?? inputs.context).replace(/(.)\/+$/, '$1')
-  const dockerfileName = img.dockerfile ?? inputs.dockerfile
+): { context: string; dockerfile: string; generated: boolean } {
+  // A runner build gets a context of its own for the binaries, unless the user names one.
+  const contextInput =
+    img.context ??
+    (img.main !== undefined ? `.go-image-action/${cacheScope(img.ref.name)}` : inputs.context)
+  const context = path.normalize(contextInput).replace(/(.)\/+$/, '$1')
+  const generated = img.main !== undefined && img.dockerfile === undefined
+  const dockerfileName = img.dockerfile ?? (generated ? 'Dockerfile' : inputs.dockerfile)
   const dockerfile = path.isAbsolute(dockerfileName)
     ? dockerfileName
     : path.normalize(path.join(context, dockerfileName))
-  return { context, dockerfile }
+  return { context, dockerfile, generated }
 }
 
 /**
@@ -108,6 +146,7 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
     now: opts.now
   })
   const warnings: string[] = []
+  const fileWarnings: FileWarning[] = []
 
   let push: boolean
   let pushReason: string
@@ -152,14 +191,7 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
 
   const images: PlannedImage[] = inputs.images.map(img => {
     const name = img.ref.name
-    const { context, dockerfile } = resolvePaths(inputs, img)
-    const text = opts.dockerfiles[dockerfile]
-    if (text === undefined) {
-      const which = img.dockerfile !== undefined ? `${img.origin}.dockerfile` : 'dockerfile'
-      throw new Error(
-        `${which}: ${dockerfile} does not exist in the workspace (context ${context})`
-      )
-    }
+    const { context, dockerfile, generated } = resolvePaths(inputs, img)
     const platforms = img.platforms ?? inputs.platforms
     const versionTag = `${name}:${metadata.version}`
     const tags = [versionTag]
@@ -182,6 +214,41 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
     const spdx = repo.license?.spdx_id
     if (typeof spdx === 'string' && spdx !== '' && spdx !== 'NOASSERTION') {
       labels['org.opencontainers.image.licenses'] = spdx
+    }
+
+    let runnerBuild: RunnerBuild | undefined
+    if (img.main !== undefined) {
+      runnerBuild = {
+        main: img.main,
+        binary: img.binary as string,
+        ldflags: renderLdflags(img.ldflags ?? DEFAULT_LDFLAGS, metadata, `${img.origin}.ldflags`),
+        generatedDockerfile: generated
+          ? generatedDockerfile(img.baseImage ?? DEFAULT_BASE_IMAGE, img.binary as string, labels)
+          : undefined
+      }
+    }
+    const text = runnerBuild?.generatedDockerfile ?? opts.dockerfiles[dockerfile]
+    if (text === undefined) {
+      const which = img.dockerfile !== undefined ? `${img.origin}.dockerfile` : 'dockerfile'
+      throw new Error(
+        `${which}: ${dockerfile} does not exist in the workspace (context ${context})`
+      )
+    }
+    const stages = parseDockerfile(text)
+    const foreignHere = platforms.filter(p => !isNativePlatform(p, runner))
+    if (platforms.length > 1 && foreignHere.length > 0 && !generated) {
+      for (const { stage, run } of targetPlatformRuns(stages)) {
+        if (!/\bgo\s+(build|install)\b/.test(run.text)) continue
+        fileWarnings.push({
+          file: dockerfile,
+          line: run.line,
+          message:
+            `this go build runs on the target platform, so under QEMU for ${foreignHere.join(', ')} ` +
+            '(5-20x slower, and Go can crash under emulation). Compile on the build platform instead: ' +
+            `FROM --platform=$BUILDPLATFORM ${stage.base}${stage.name ? ` AS ${stage.name}` : ''}, then ` +
+            'ARG TARGETOS TARGETARCH and GOOS=$TARGETOS GOARCH=$TARGETARCH go build ...'
+        })
+      }
     }
 
     const smokePlatforms =
@@ -219,7 +286,8 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
         expect: img.smokeExpect || inputs.smokeExpect || metadata.version,
         note
       },
-      targetRuns: targetPlatformRuns(parseDockerfile(text)).map(r => r.run.line)
+      targetRuns: targetPlatformRuns(stages).map(r => r.run.line),
+      runnerBuild
     }
   })
 
@@ -268,7 +336,9 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
     },
     cache: inputs.cache,
     registries: unique(images.map(i => i.registry)),
-    warnings
+    warnings,
+    fileWarnings,
+    sourceDateEpoch: Math.floor(Date.parse(metadata.date) / 1000)
   }
 }
 

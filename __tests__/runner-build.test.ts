@@ -1,0 +1,195 @@
+import { describe, expect, it, jest } from '@jest/globals'
+import { checkBinaryPlatform, parseGoVersionM } from '../src/go/build.js'
+import { buildPlan } from '../src/plan/plan.js'
+import { generatedDockerfile, goEnvFor, renderLdflags } from '../src/plan/runnerBuild.js'
+import { parseDockerfile } from '../src/plan/dockerfile.js'
+import { contextOf } from '../test/fixtures/context.js'
+import { release, SHA } from '../test/fixtures/events.js'
+import { inputsFor } from '../test/fixtures/inputs.js'
+
+jest.spyOn(process.stdout, 'write').mockImplementation(() => true)
+
+const opts = (dockerfiles: Record<string, string> = {}) => ({
+  now: new Date(0),
+  nodeArch: 'x64',
+  dockerfiles
+})
+
+describe('runner builds in the plan', () => {
+  it('plans a cross-compile with a generated Dockerfile in a context of its own', () => {
+    const plan = buildPlan(
+      inputsFor({
+        images:
+          '- name: ghcr.io/acme/app\n  main: ./cmd/app\n  base-image: 127.0.0.1:5000/mirror/static:nonroot',
+        platforms: 'linux/amd64,linux/arm64,linux/arm/v7'
+      }),
+      contextOf(release('v1.2.3')),
+      opts()
+    )
+    const img = plan.images[0]
+    expect(img.context).toBe('.go-image-action/ghcr.io-acme-app')
+    expect(img.dockerfile).toBe('.go-image-action/ghcr.io-acme-app/Dockerfile')
+    expect(img.runnerBuild).toMatchObject({
+      main: './cmd/app',
+      binary: 'app',
+      ldflags: `-s -w -buildid= -X main.version=1.2.3 -X main.commit=${SHA} -X main.date=2019-05-15T15:20:53Z`
+    })
+    const stages = parseDockerfile(img.runnerBuild?.generatedDockerfile ?? '')
+    expect(stages.map(s => s.base)).toEqual(['127.0.0.1:5000/mirror/static:nonroot'])
+    expect(img.runnerBuild?.generatedDockerfile).toContain(
+      'COPY $TARGETPLATFORM/app /usr/local/bin/app'
+    )
+    expect(img.runnerBuild?.generatedDockerfile).toContain('ENTRYPOINT ["/usr/local/bin/app"]')
+    expect(img.runnerBuild?.generatedDockerfile).toContain(
+      'LABEL "org.opencontainers.image.version"="1.2.3"'
+    )
+    expect(plan.sourceDateEpoch).toBe(Date.parse('2019-05-15T15:20:53Z') / 1000)
+    // nothing runs on the target platform: only the smoke tests need QEMU
+    expect(img.targetRuns).toEqual([])
+  })
+
+  it('uses the image Dockerfile and ldflags template when given', () => {
+    const plan = buildPlan(
+      inputsFor({
+        images: [
+          '- name: app',
+          '  main: ./cmd/app',
+          '  binary: app-server',
+          '  context: out',
+          '  dockerfile: Dockerfile.runner',
+          '  ldflags: -X example.com/app/internal/v.Version={{.Version}} -X example.com/app/internal/v.Sha={{ .ShortCommit }}'
+        ].join('\n')
+      }),
+      contextOf(release('v2.0.0')),
+      opts({
+        'out/Dockerfile.runner':
+          'FROM scratch\nARG TARGETPLATFORM\nCOPY $TARGETPLATFORM/app-server /\n'
+      })
+    )
+    expect(plan.images[0]).toMatchObject({ context: 'out', dockerfile: 'out/Dockerfile.runner' })
+    expect(plan.images[0].runnerBuild).toEqual({
+      main: './cmd/app',
+      binary: 'app-server',
+      ldflags: `-X example.com/app/internal/v.Version=2.0.0 -X example.com/app/internal/v.Sha=${SHA.slice(0, 7)}`,
+      generatedDockerfile: undefined
+    })
+  })
+
+  it.each([
+    [
+      'a flag as main',
+      '- name: a\n  main: -toolexec=x',
+      /^images\[0\]\.main: '-toolexec=x' is not a Go package path/
+    ],
+    [
+      'a main without a name',
+      '- name: a\n  main: .',
+      /^images\[0\]\.binary: '\.' does not give a binary name/
+    ],
+    ['a bad binary', '- name: a\n  main: ./cmd/a\n  binary: ../x', /^images\[0\]\.binary:/],
+    [
+      'binary without main',
+      '- name: a\n  binary: x',
+      /^images\[0\]\.binary: only for runner builds/
+    ],
+    [
+      'a bad base image',
+      '- name: a\n  main: ./cmd/a\n  base-image: "x y"',
+      /^images\[0\]\.base-image: 'x y'/
+    ]
+  ])('refuses %s', (_n, images, message) => {
+    expect(() => inputsFor({ images })).toThrow(message)
+  })
+
+  it('refuses an unknown ldflags placeholder', () => {
+    expect(() =>
+      buildPlan(
+        inputsFor({ images: '- name: a\n  main: ./cmd/a\n  ldflags: -X main.v={{.Tag}}' }),
+        contextOf(release()),
+        opts()
+      )
+    ).toThrow(/^images\[0\]\.ldflags: unknown placeholder \{\{\.Tag\}\}/)
+  })
+})
+
+describe('the QEMU trap', () => {
+  const emulated =
+    'FROM golang:1.26 AS build\nWORKDIR /src\nCOPY . .\nRUN go build -o /app ./cmd/app\nFROM scratch\nCOPY --from=build /app /app\n'
+  const cross =
+    'FROM --platform=$BUILDPLATFORM golang:1.26 AS build\nARG TARGETOS TARGETARCH\nRUN GOOS=$TARGETOS GOARCH=$TARGETARCH go build -o /app .\nFROM scratch\n'
+
+  it('warns on the line of a go build that would run under emulation, with the fix', () => {
+    const plan = buildPlan(
+      inputsFor({ image: 'a' }),
+      contextOf(release()),
+      opts({ Dockerfile: emulated })
+    )
+    expect(plan.fileWarnings).toEqual([
+      {
+        file: 'Dockerfile',
+        line: 4,
+        message: expect.stringMatching(
+          /^this go build runs on the target platform, so under QEMU for linux\/arm64 .*FROM --platform=\$BUILDPLATFORM golang:1\.26 AS build/
+        )
+      }
+    ])
+  })
+
+  it.each([
+    ['a cross-compiling Dockerfile', { image: 'a' }, cross],
+    ['a single native platform', { image: 'a', platforms: 'linux/amd64' }, emulated]
+  ])('stays quiet for %s', (_n, inputs, dockerfile) => {
+    expect(
+      buildPlan(inputsFor(inputs), contextOf(release()), opts({ Dockerfile: dockerfile }))
+        .fileWarnings
+    ).toEqual([])
+  })
+})
+
+describe('runner build helpers', () => {
+  it.each([
+    ['linux/amd64', { CGO_ENABLED: '0', GOOS: 'linux', GOARCH: 'amd64' }],
+    ['linux/amd64/v3', { CGO_ENABLED: '0', GOOS: 'linux', GOARCH: 'amd64', GOAMD64: 'v3' }],
+    ['linux/arm/v6', { CGO_ENABLED: '0', GOOS: 'linux', GOARCH: 'arm', GOARM: '6' }],
+    ['linux/arm/v7', { CGO_ENABLED: '0', GOOS: 'linux', GOARCH: 'arm', GOARM: '7' }],
+    ['linux/riscv64', { CGO_ENABLED: '0', GOOS: 'linux', GOARCH: 'riscv64' }]
+  ])('goEnvFor(%s)', (platform, env) => {
+    expect(goEnvFor(platform)).toEqual(env)
+  })
+
+  it('renders ldflags placeholders', () => {
+    expect(
+      renderLdflags(
+        '-X a={{.Version}} -X b={{.Commit}} -X c={{.Date}}',
+        { version: 'v', commit: 'c'.repeat(40), date: 'd' },
+        'x'
+      )
+    ).toBe(`-X a=v -X b=${'c'.repeat(40)} -X c=d`)
+  })
+
+  it('writes labels and an exec-form entrypoint into the generated Dockerfile', () => {
+    const text = generatedDockerfile('scratch', 'app', { 'a.b': 'x "y"' })
+    expect(text).toContain('FROM scratch\n')
+    expect(text).toContain('LABEL "a.b"="x \\"y\\""\n')
+    expect(text).toContain('USER 65532:65532\n')
+  })
+
+  const goVersionM = (goarch: string, extra = ''): string =>
+    `/out/app: go1.26.8\n\tpath\texample.com/app\n\tbuild\t-trimpath=true\n\tbuild\tCGO_ENABLED=0\n\tbuild\tGOARCH=${goarch}\n\tbuild\tGOOS=linux\n${extra}`
+
+  it('reads go version -m and checks the platform', () => {
+    expect(parseGoVersionM(goVersionM('arm', '\tbuild\tGOARM=7\n'))).toEqual({
+      goos: 'linux',
+      goarch: 'arm',
+      goarm: '7',
+      goamd64: undefined
+    })
+    expect(() => checkBinaryPlatform(goVersionM('arm64'), 'linux/arm64', 'x')).not.toThrow()
+    expect(() => checkBinaryPlatform(goVersionM('amd64'), 'linux/arm64', '/out/app')).toThrow(
+      '/out/app is not a linux/arm64 binary: GOARCH=amd64'
+    )
+    expect(() =>
+      checkBinaryPlatform(goVersionM('arm', '\tbuild\tGOARM=6\n'), 'linux/arm/v7', 'x')
+    ).toThrow('GOARM=6')
+  })
+})

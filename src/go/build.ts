@@ -1,0 +1,102 @@
+import * as core from '@actions/core'
+import { mkdir, utimes, writeFile } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
+import { join, resolve } from 'node:path'
+import { run } from '../exec.js'
+import type { PlannedImage } from '../plan/plan.js'
+import { goEnvFor } from '../plan/runnerBuild.js'
+
+/** One cross-compiled binary. */
+export interface BuiltBinary {
+  platform: string
+  path: string
+  ms: number
+}
+
+/** What `go version -m` says a binary was built for. */
+export function parseGoVersionM(text: string): {
+  goos?: string
+  goarch?: string
+  goarm?: string
+  goamd64?: string
+} {
+  const setting = (name: string): string | undefined =>
+    new RegExp(`^\\s*build\\s+${name}=(\\S+)`, 'm').exec(text)?.[1]
+  return {
+    goos: setting('GOOS'),
+    goarch: setting('GOARCH'),
+    goarm: setting('GOARM'),
+    goamd64: setting('GOAMD64')
+  }
+}
+
+/** Checks a binary's recorded GOOS/GOARCH(/GOARM/GOAMD64) against its platform. */
+export function checkBinaryPlatform(text: string, platform: string, path: string): void {
+  const got = parseGoVersionM(text)
+  const want = goEnvFor(platform)
+  const problems: string[] = []
+  if (got.goos !== want['GOOS']) problems.push(`GOOS=${got.goos}`)
+  if (got.goarch !== want['GOARCH']) problems.push(`GOARCH=${got.goarch}`)
+  if (want['GOARM'] && !(got.goarm ?? '').startsWith(want['GOARM']))
+    problems.push(`GOARM=${got.goarm}`)
+  if (want['GOAMD64'] && got.goamd64 !== want['GOAMD64']) problems.push(`GOAMD64=${got.goamd64}`)
+  if (problems.length > 0)
+    throw new Error(`${path} is not a ${platform} binary: ${problems.join(', ')}`)
+}
+
+async function limit<T, R>(items: T[], n: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await fn(items[i])
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker))
+  return out
+}
+
+/**
+ * Cross-compiles a runner build's package for every planned platform (several at once, sharing
+ * the Go build cache), into `<context>/<os>/<arch>[/<variant>]/<binary>`, verifies each binary's
+ * platform with `go version -m`, stamps it with the release date, and writes the generated
+ * Dockerfile when the image has none.
+ */
+export async function runnerBuild(
+  image: PlannedImage,
+  goDir: string,
+  workspace: string,
+  sourceDateEpoch: number
+): Promise<BuiltBinary[]> {
+  const rb = image.runnerBuild
+  if (!rb) return []
+  const context = resolve(workspace, image.context)
+  const binaries = await limit(image.platforms, availableParallelism(), async platform => {
+    const out = join(context, platform, rb.binary)
+    await mkdir(join(context, platform), { recursive: true })
+    const started = Date.now()
+    try {
+      await run('go', ['build', '-trimpath', `-ldflags=${rb.ldflags}`, '-o', out, rb.main], {
+        cwd: goDir,
+        env: goEnvFor(platform),
+        silent: true
+      })
+    } catch (e) {
+      throw new Error(
+        `go build of ${rb.main} for ${platform} (${image.name}) failed: ${(e as Error).message}`
+      )
+    }
+    const ms = Date.now() - started
+    const info = await run('go', ['version', '-m', out], { cwd: goDir, silent: true })
+    checkBinaryPlatform(info.stdout, platform, out)
+    // Same commit, same bytes, same timestamp: the layer is reproducible.
+    await utimes(out, sourceDateEpoch, sourceDateEpoch)
+    core.info(`${platform}: ${rb.main} -> ${out} (${(ms / 1000).toFixed(1)} s)`)
+    return { platform, path: out, ms }
+  })
+  if (rb.generatedDockerfile) {
+    await writeFile(resolve(workspace, image.dockerfile), rb.generatedDockerfile)
+  }
+  return binaries
+}

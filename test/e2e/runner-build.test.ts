@@ -1,0 +1,102 @@
+/**
+ * Runner builds for real: the Go package cross-compiled on the runner for every platform, the
+ * binaries in the TARGETPLATFORM layout, a generated Dockerfile, and reproducible digests.
+ */
+import { beforeAll, expect, it } from '@jest/globals'
+import { runAction, type ActionRun } from '../harness/runner.js'
+import { release, SHA } from '../fixtures/events.js'
+import {
+  docker,
+  exampleWorkspace,
+  remoteIndex,
+  REGISTRY,
+  requireBench,
+  uniqueRepo
+} from './bench.js'
+
+const MINUTES = 60_000
+const PLATFORMS = ['linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/riscv64']
+
+function runnerBuild(repo: string): Promise<ActionRun> {
+  return runAction({
+    ...release('v4.5.6'),
+    workspace: exampleWorkspace('hello'),
+    inputs: {
+      images: [
+        `- name: ${REGISTRY}/${repo}/hello-cli`,
+        '  main: ./cmd/hello-cli',
+        `  base-image: ${REGISTRY}/mirror/static:nonroot`
+      ].join('\n'),
+      platforms: PLATFORMS.join(','),
+      'go-gate': 'false',
+      cache: 'false'
+    }
+  })
+}
+
+function stages(r: ActionRun): string[] {
+  return JSON.parse(r.main.outputs.metadata).stages.map(
+    (s: { stage: string; status: string }) => `${s.stage}:${s.status}`
+  )
+}
+
+function platformDigests(r: ActionRun): Record<string, string> {
+  const img = JSON.parse(r.main.outputs.metadata).images[0]
+  return Object.fromEntries(
+    img.platformResults.map((p: { platform: string; digest: string }) => [p.platform, p.digest])
+  )
+}
+
+beforeAll(() => requireBench())
+
+it(
+  'cross-compiles on the runner, packages with a generated Dockerfile and publishes every platform',
+  async () => {
+    const repo = uniqueRepo('runner')
+    const r = await runnerBuild(repo)
+    expect(r.main.annotations.filter(a => a.command === 'error')).toEqual([])
+    expect(r.main.exitCode).toBe(0)
+    expect(stages(r)).toEqual(
+      expect.arrayContaining(['Go build:ok', 'Build:ok', 'Smoke test:ok', 'Push:ok'])
+    )
+    // the binaries were built by the Go on the runner, one per platform, verified by go version -m
+    for (const p of PLATFORMS) expect(r.main.stdout).toContain(`${p}: ./cmd/hello-cli -> `)
+    const ref = `${REGISTRY}/${repo}/hello-cli:4.5.6`
+    expect(remoteIndex(ref).platforms.sort()).toEqual([...PLATFORMS].sort())
+    docker(['image', 'rm', '--force', ref, `${REGISTRY}/${repo}/hello-cli:latest`])
+    const out = docker([
+      'run',
+      '--rm',
+      '--pull',
+      'always',
+      '--platform',
+      'linux/arm/v7',
+      ref,
+      '--version'
+    ])
+    expect(out).toContain('4.5.6')
+    expect(out).toContain(SHA)
+    // the generated Dockerfile's non-root user
+    expect(docker(['image', 'inspect', ref, '--format', '{{.Config.User}}']).trim()).toBe(
+      '65532:65532'
+    )
+  },
+  20 * MINUTES
+)
+
+it(
+  'builds the same commit twice into the same digests, with no build cache in between',
+  async () => {
+    const first = await runnerBuild(uniqueRepo('repro-a'))
+    expect(first.main.exitCode).toBe(0)
+    docker(['buildx', 'prune', '--all', '--force'])
+    const second = await runnerBuild(uniqueRepo('repro-b'))
+    expect(second.main.exitCode).toBe(0)
+    expect(platformDigests(second)).toEqual(platformDigests(first))
+    expect(Object.keys(platformDigests(first)).sort()).toEqual([...PLATFORMS].sort())
+    const digest = (r: ActionRun): string =>
+      Object.values(JSON.parse(r.main.outputs.digests) as Record<string, string>)[0]
+    expect(digest(second)).toBe(digest(first))
+  },
+  20 * MINUTES
+)
