@@ -8,5 +8,7 @@ export default {
   },
   testMatch: ['**/__tests__/**/*.test.ts', '**/test/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
-  verbose: false
+  verbose: false,
+  // The end-to-end tests share one Docker engine and prune its build cache: one file at a time.
+  maxWorkers: 1
 }
