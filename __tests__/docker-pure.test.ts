@@ -35,7 +35,8 @@ describe('buildCommand', () => {
       builder: 'default',
       metadataFile: '/tmp/m.json',
       cache: { gha: true },
-      load: true
+      load: true,
+      sourceDateEpoch: 1557933653
     })
     expect(args).toEqual([
       'buildx',
@@ -54,6 +55,8 @@ describe('buildCommand', () => {
       'DATE=2019-05-15T15:20:53Z',
       '--build-arg',
       'X=a b',
+      '--build-arg',
+      'SOURCE_DATE_EPOCH=1557933653',
       '--label',
       'org.opencontainers.image.title=app',
       '--label',
@@ -89,7 +92,8 @@ describe('buildCommand', () => {
       builder: 'b',
       metadataFile: 'm',
       cache: { gha: false },
-      load: false
+      load: false,
+      sourceDateEpoch: 0
     })
     expect(args.join(' ')).not.toMatch(/cache-(from|to)|--load/)
   })

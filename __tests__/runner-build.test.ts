@@ -36,10 +36,8 @@ describe('runner builds in the plan', () => {
     })
     const stages = parseDockerfile(img.runnerBuild?.generatedDockerfile ?? '')
     expect(stages.map(s => s.base)).toEqual(['127.0.0.1:5000/mirror/static:nonroot'])
-    expect(img.runnerBuild?.generatedDockerfile).toContain(
-      'COPY $TARGETPLATFORM/app /usr/local/bin/app'
-    )
-    expect(img.runnerBuild?.generatedDockerfile).toContain('ENTRYPOINT ["/usr/local/bin/app"]')
+    expect(img.runnerBuild?.generatedDockerfile).toContain('COPY $TARGETPLATFORM/app /app')
+    expect(img.runnerBuild?.generatedDockerfile).toContain('ENTRYPOINT ["/app"]')
     expect(img.runnerBuild?.generatedDockerfile).toContain(
       'LABEL "org.opencontainers.image.version"="1.2.3"'
     )

@@ -30,7 +30,8 @@ export async function buildImage(
     builder: opts.builder,
     metadataFile,
     cache: opts.cache,
-    load: true
+    load: true,
+    sourceDateEpoch: opts.sourceDateEpoch
   })
   try {
     await run('docker', args, { cwd: opts.workspace })

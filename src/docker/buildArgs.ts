@@ -15,8 +15,8 @@ export interface BuildCommandOptions {
   cache: CacheWiring
   /** `--load` the whole multi-platform image into the engine's store (containerd store). */
   load: boolean
-  /** SOURCE_DATE_EPOCH for reproducible image timestamps. */
-  sourceDateEpoch?: number
+  /** SOURCE_DATE_EPOCH for reproducible image timestamps (config and history dates). */
+  sourceDateEpoch: number
 }
 
 /**
@@ -28,9 +28,7 @@ export function buildCommand(image: PlannedImage, opts: BuildCommandOptions): st
   args.push('--platform', image.platforms.join(','))
   args.push('--file', image.dockerfile)
   for (const a of image.buildArgs) args.push('--build-arg', `${a.key}=${a.value}`)
-  if (opts.sourceDateEpoch !== undefined) {
-    args.push('--build-arg', `SOURCE_DATE_EPOCH=${opts.sourceDateEpoch}`)
-  }
+  args.push('--build-arg', `SOURCE_DATE_EPOCH=${opts.sourceDateEpoch}`)
   for (const [k, v] of Object.entries(image.labels)) args.push('--label', `${k}=${v}`)
   if (image.target) args.push('--target', image.target)
   for (const tag of image.tags) args.push('--tag', tag)

@@ -93,8 +93,9 @@ export async function goGate(
       const why: string[] = []
       if (bad.length > 0) why.push(`${bad.length} file(s) not formatted: ${bad.join(', ')}`)
       if (fmt.exitCode !== 0) {
+        const broken = [...new Set(unparsable.map(p => p.file))]
         why.push(
-          `gofmt failed (exit code ${fmt.exitCode})${unparsable.length > 0 ? `, ${unparsable.length} syntax error(s)` : ''}:\n${fmt.stderr.trim()}`
+          `${broken.length > 0 ? `${broken.length} file(s) with syntax errors (${broken.join(', ')})` : `gofmt failed with exit code ${fmt.exitCode}`}:\n${fmt.stderr.trim()}`
         )
       }
       throw new Error(`go-gate: gofmt: ${why.join('; ')}`)
