@@ -42221,19 +42221,6 @@ async function localImage(ref) {
         await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
     }
 }
-/** The raw manifest (or index) of a reference in a registry, or undefined when it is not there. */
-async function remoteRaw(ref) {
-    const res = await run('docker', ['buildx', 'imagetools', 'inspect', '--raw', ref], {
-        silent: true,
-        allowFailure: true
-    });
-    if (res.exitCode !== 0) {
-        if (/not found|unknown|manifest unknown|404/i.test(res.stderr))
-            return undefined;
-        throw new Error(`cannot inspect ${ref} in its registry: ${res.stderr.trim().split('\n').pop()}`);
-    }
-    return res.stdout;
-}
 /** The labels of a remote image (of its first platform), or undefined when it does not exist. */
 async function remoteLabels(ref) {
     const res = await exec_run('docker', ['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Image}}'], {

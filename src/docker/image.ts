@@ -89,19 +89,6 @@ export async function localImage(
   }
 }
 
-/** The raw manifest (or index) of a reference in a registry, or undefined when it is not there. */
-export async function remoteRaw(ref: string): Promise<string | undefined> {
-  const res = await run('docker', ['buildx', 'imagetools', 'inspect', '--raw', ref], {
-    silent: true,
-    allowFailure: true
-  })
-  if (res.exitCode !== 0) {
-    if (/not found|unknown|manifest unknown|404/i.test(res.stderr)) return undefined
-    throw new Error(`cannot inspect ${ref} in its registry: ${res.stderr.trim().split('\n').pop()}`)
-  }
-  return res.stdout
-}
-
 /** The labels of a remote image (of its first platform), or undefined when it does not exist. */
 export async function remoteLabels(ref: string): Promise<Record<string, string> | undefined> {
   const res = await run(
