@@ -42344,9 +42344,11 @@ async function inspectBuilder(name) {
 /** State key under which a builder the action created is remembered for the post step. */
 const BUILDER_STATE = 'builder';
 /**
- * Reuses the current builder when it can build every planned platform and export caches (the
- * `docker` driver with the containerd image store can); otherwise creates a `docker-container`
- * builder, as docker/setup-buildx-action does, and remembers it for removal in the post step.
+ * Reuses the current builder when it can build every planned platform, export caches and load
+ * into the engine (the `docker` driver with the containerd image store, which the Engine stage
+ * requires, or a `docker-container`/`remote` builder the workflow set up); otherwise creates a
+ * `docker-container` builder, as docker/setup-buildx-action does, and remembers it for removal in
+ * the post step.
  */
 async function setupBuilder(engine, runId) {
     const current = await inspectBuilder();
@@ -42358,7 +42360,7 @@ async function setupBuilder(engine, runId) {
         return current;
     }
     const name = `go-image-action-${runId || 'local'}-${(0,external_node_crypto_.randomBytes)(3).toString('hex')}`;
-    core_info(`the ${current.driver} driver on the classic image store cannot build multi-platform images; creating a docker-container builder ${name}`);
+    core_info(`the current builder ${current.name} (driver ${current.driver}) is not one the action builds with; creating a docker-container builder ${name}`);
     await exec_run('docker', [
         'buildx',
         'create',

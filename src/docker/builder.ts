@@ -7,9 +7,11 @@ import { inspectBuilder, type BuilderInfo, type EngineInfo } from './engine.js'
 export const BUILDER_STATE = 'builder'
 
 /**
- * Reuses the current builder when it can build every planned platform and export caches (the
- * `docker` driver with the containerd image store can); otherwise creates a `docker-container`
- * builder, as docker/setup-buildx-action does, and remembers it for removal in the post step.
+ * Reuses the current builder when it can build every planned platform, export caches and load
+ * into the engine (the `docker` driver with the containerd image store, which the Engine stage
+ * requires, or a `docker-container`/`remote` builder the workflow set up); otherwise creates a
+ * `docker-container` builder, as docker/setup-buildx-action does, and remembers it for removal in
+ * the post step.
  */
 export async function setupBuilder(engine: EngineInfo, runId: string): Promise<BuilderInfo> {
   const current = await inspectBuilder()
@@ -25,7 +27,7 @@ export async function setupBuilder(engine: EngineInfo, runId: string): Promise<B
   }
   const name = `go-image-action-${runId || 'local'}-${randomBytes(3).toString('hex')}`
   core.info(
-    `the ${current.driver} driver on the classic image store cannot build multi-platform images; creating a docker-container builder ${name}`
+    `the current builder ${current.name} (driver ${current.driver}) is not one the action builds with; creating a docker-container builder ${name}`
   )
   await run('docker', [
     'buildx',
