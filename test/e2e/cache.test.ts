@@ -1,0 +1,442 @@
+/**
+ * The caches for real: the bundle against the real engine (BuildKit 0.13 inside Docker 26.1, v1
+ * gha protocol), the real @actions/cache (v2) and the local cache service (test/cache-server).
+ * Go's caches get their own directories here, so a "cold" run is really cold, and the local
+ * BuildKit cache is pruned before each build that must prove the gha cache.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { execFileSync } from 'node:child_process'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startCacheServer, type CacheServer, type CacheStats } from '../cache-server/server.js'
+import { release, type EventFixture } from '../fixtures/events.js'
+import { ROOT, runAction, type ActionRun } from '../harness/runner.js'
+import { docker, REGISTRY, requireBench, uniqueRepo } from './bench.js'
+
+const MINUTES = 60_000
+const PLATFORMS = 'linux/amd64,linux/arm64'
+/** The one warning this bench must give: buildx 0.13 / BuildKit 0.13 speak only v1. */
+const OLD_BUILDX =
+  /^build cache: the cache service is v2, but buildx \S+ \/ BuildKit .* speak only v1/
+const GO_KEY = /^go-image-action-go-linux-[a-z0-9]+-go\d[^-]*-[0-9a-f]{32}$/
+
+beforeAll(() => requireBench())
+
+function hello(repo: string): string {
+  return [
+    `- name: ${REGISTRY}/${repo}/hello-cli`,
+    '  dockerfile: cmd/hello-cli/Dockerfile',
+    `- name: ${REGISTRY}/${repo}/hello-web`,
+    '  dockerfile: cmd/hello-web/Dockerfile'
+  ].join('\n')
+}
+
+/** Removes a tree, also Go's read-only module cache, and recreates it empty. */
+function emptyDir(dir: string): string {
+  if (existsSync(dir)) execFileSync('chmod', ['-R', 'u+w', dir])
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(dir, { recursive: true })
+  return dir
+}
+
+/** A fresh checkout of examples/hello at a fixed path (as on a runner: same path every job). */
+function checkout(dir: string): string {
+  emptyDir(dir)
+  cpSync(join(ROOT, 'examples', 'hello'), dir, { recursive: true })
+  return dir
+}
+
+/** Go's caches in their own, empty directories (a fresh runner): the restore is all there is. */
+function freshGo(base: string): Record<string, string> {
+  emptyDir(base)
+  return {
+    GOPATH: join(base, 'gopath'),
+    GOMODCACHE: join(base, 'gopath', 'pkg', 'mod'),
+    GOCACHE: join(base, 'gocache')
+  }
+}
+
+/** Drops the local BuildKit cache and the loaded images, so only the gha cache can help. */
+function coldBuilder(tags: string[]): void {
+  docker(['buildx', 'prune', '--all', '--force'])
+  if (tags.length > 0) {
+    execFileSync('docker', ['image', 'rm', '--force', ...tags], { stdio: 'ignore' })
+  }
+}
+
+function stageMs(r: ActionRun, name: string): number {
+  const s = (JSON.parse(r.main.outputs.metadata).stages as { stage: string; ms: number }[]).find(
+    x => x.stage === name
+  )
+  if (!s) throw new Error(`no stage ${name}`)
+  return s.ms
+}
+
+function stageStatus(r: ActionRun, name: string): string | undefined {
+  return (JSON.parse(r.main.outputs.metadata).stages as { stage: string; status: string }[]).find(
+    x => x.stage === name
+  )?.status
+}
+
+/** Errors and warnings except the expected "buildx 0.13 is too old for v2" one. */
+function unexpected(r: ActionRun): string[] {
+  return [...r.main.annotations, ...(r.post?.annotations ?? [])]
+    .filter(a => a.command !== 'notice' && !OLD_BUILDX.test(a.message))
+    .map(a => `${a.command}: ${a.message}`)
+}
+
+/** The log of one image's `docker buildx build`, from its command line to the next command. */
+function buildLog(r: ActionRun, image: string): string {
+  const start = r.main.stdout.search(
+    new RegExp(
+      `^\\[command\\]\\S*docker buildx build .*--tag ${image.replace(/[.]/g, '\\.')}:`,
+      'm'
+    )
+  )
+  if (start < 0) throw new Error(`no build of ${image} in the log`)
+  const rest = r.main.stdout.slice(start + 1)
+  const end = rest.search(/^(\[command\]|::endgroup::)/m)
+  return end < 0 ? rest : rest.slice(0, end)
+}
+
+interface BuildStep {
+  n: string
+  name: string
+  cached: boolean
+}
+
+/** The build steps (`#N [stage x/y] INSTRUCTION`) of a plain-progress log and whether each was CACHED. */
+function steps(log: string): BuildStep[] {
+  const named = new Map<string, string>()
+  const cached = new Set<string>()
+  for (const line of log.split('\n')) {
+    const m = /^#(\d+) (\[[^\]]*\] .*)$/.exec(line)
+    if (m && !named.has(m[1])) named.set(m[1], m[2])
+    const c = /^#(\d+) CACHED$/.exec(line)
+    if (c) cached.add(c[1])
+  }
+  return [...named].map(([n, name]) => ({ n, name, cached: cached.has(n) }))
+}
+
+/** The RUN steps that download modules or compile: what the gha cache must save. */
+function goSteps(log: string): BuildStep[] {
+  return steps(log).filter(s => /\] RUN .*\bgo (mod download|build)\b/.test(s.name))
+}
+
+/** `go test` result lines (`ok  <pkg>  <time or (cached)>`) in the Go gate's log. */
+function goTestLines(r: ActionRun): string[] {
+  const gate = r.main.stdout.slice(r.main.stdout.indexOf('::group::Go gate'))
+  return gate
+    .slice(0, gate.indexOf('::endgroup::'))
+    .split('\n')
+    .filter(l => /^ok\s+\S+/.test(l))
+}
+
+/** The `docker buildx build` command lines the action ran. */
+function buildCommands(r: ActionRun): string[] {
+  return r.main.stdout.split('\n').filter(l => /^\[command\]\S*docker buildx build /.test(l))
+}
+
+/** The committed Go cache keys of the service. */
+function goKeys(stats: CacheStats): string[] {
+  return stats.keys.filter(k => k.startsWith('go-image-action-go-'))
+}
+
+describe('two runs on an unchanged example, one cache service, no local build cache', () => {
+  const base = mkdtempSync(join(tmpdir(), 'gia-e2e-cache-'))
+  const workspace = join(base, 'workspace')
+  const repo = uniqueRepo('cache')
+  const images = [`${REGISTRY}/${repo}/hello-cli`, `${REGISTRY}/${repo}/hello-web`]
+  const requests: string[] = []
+  let server: CacheServer
+  let fx: EventFixture
+  let cold: ActionRun
+  let warm: ActionRun
+  let coldStats: CacheStats
+  let warmStats: CacheStats
+  let warmRequests: string[]
+  let coldWall: number
+  let warmWall: number
+  let tags: string[] = []
+
+  async function run(extra: Record<string, string> = {}): Promise<ActionRun> {
+    return runAction({
+      ...fx,
+      workspace,
+      env: { ...fx.env, ...server.env(), ...freshGo(join(base, 'go')) },
+      inputs: { images: hello(repo), platforms: PLATFORMS, push: 'false', ...extra }
+    })
+  }
+
+  beforeAll(async () => {
+    server = await startCacheServer({ dir: join(base, 'cache'), log: l => requests.push(l) })
+    // A release: fixed VERSION, COMMIT and DATE build args, so an unchanged tree has unchanged
+    // build steps (a pull request's date would be "now" and defeat any cache).
+    fx = release('v1.2.3')
+
+    checkout(workspace)
+    coldBuilder([])
+    let t = Date.now()
+    cold = await run()
+    coldWall = Date.now() - t
+    coldStats = server.stats()
+    tags = cold.main.outputs.tags.split('\n').filter(Boolean)
+
+    server.resetStats()
+    requests.length = 0
+    checkout(workspace)
+    coldBuilder(tags)
+    t = Date.now()
+    warm = await run()
+    warmWall = Date.now() - t
+    warmStats = server.stats()
+    warmRequests = [...requests]
+  }, 20 * MINUTES)
+
+  afterAll(async () => {
+    await server?.stop()
+    if (tags.length > 0)
+      execFileSync('docker', ['image', 'rm', '--force', ...tags], { stdio: 'ignore' })
+    emptyDir(base)
+    rmSync(base, { recursive: true, force: true })
+  })
+
+  it('both runs succeed with no warning but the expected buildx-too-old-for-v2 one', () => {
+    for (const r of [cold, warm]) {
+      expect(unexpected(r)).toEqual([])
+      expect(r.main.exitCode).toBe(0)
+      expect(r.post?.exitCode).toBe(0)
+      expect(stageStatus(r, 'Build')).toBe('ok')
+      expect(stageStatus(r, 'Smoke test')).toBe('ok')
+    }
+    // buildx got the runtime env: both builds import and export the gha cache
+    for (const r of [cold, warm]) {
+      expect(buildCommands(r)).toHaveLength(2)
+      for (const cmd of buildCommands(r))
+        expect(cmd).toMatch(/ --cache-to type=gha,scope=\S+,mode=max,ignore-error=true /)
+    }
+    for (const image of images) {
+      expect(buildLog(cold, image)).toContain('exporting to GitHub Actions Cache')
+      expect(buildLog(warm, image)).toMatch(/^#\d+ importing cache manifest from gha:/m)
+    }
+  })
+
+  it('run 1 starts cold, misses the Go caches, and its post step saves them', () => {
+    expect(cold.main.outputs['go-cache-hit']).toBe('false')
+    expect(cold.main.stdout).toMatch(/^Go cache: no entry for go-image-action-go-\S+ or /m)
+    // its own GOCACHE: no test result came from the machine's cache
+    const lines = goTestLines(cold)
+    expect(lines).toHaveLength(4)
+    expect(lines.filter(l => l.endsWith('(cached)'))).toEqual([])
+    const keys = goKeys(coldStats)
+    expect(keys).toHaveLength(1)
+    expect(keys[0]).toMatch(GO_KEY)
+    expect(cold.post?.stdout).toContain(`Go cache: saved ${keys[0]}`)
+    expect(coldStats.v2).toMatchObject({ lookups: 1, misses: 1, reserves: 1, commits: 1 })
+  })
+
+  it('run 2 restores the Go caches on the exact key, go test reports every package (cached), and saves nothing', () => {
+    const key = goKeys(coldStats)[0]
+    expect(warm.main.outputs['go-cache-hit']).toBe('true')
+    expect(warm.main.stdout).toContain(`Go cache: restored ${key} (exact)`)
+    expect(warmStats.v2).toMatchObject({ lookups: 1, exactHits: 1, downloads: 1, reserves: 0 })
+    const lines = goTestLines(warm)
+    expect(lines).toHaveLength(4)
+    for (const l of lines) expect(l).toMatch(/\(cached\)$/)
+    expect(warm.post?.stdout).not.toContain('Go cache: saved')
+    expect(goKeys(warmStats)).toEqual([key])
+  })
+
+  it('run 2 takes every Go build step of both images from the gha cache (v1, the service counts the hits)', () => {
+    for (const image of images) {
+      const coldSteps = goSteps(buildLog(cold, image))
+      const warmSteps = goSteps(buildLog(warm, image))
+      // go mod download once (on the build platform), go build per target platform
+      expect(
+        warmSteps.map(s => s.name.replace(/^\[([^\]]*)\].*\bgo (\w+).*$/, '$1: $2')).sort()
+      ).toEqual([
+        'linux/amd64 build 4/6: mod',
+        'linux/amd64 build 6/6: build',
+        'linux/amd64->arm64 build 6/6: build'
+      ])
+      // run 1 really compiled (the prune worked; the second image may reuse the first one's
+      // go mod download, which is the same step) and run 2 ran nothing
+      expect(coldSteps.filter(s => s.cached && / go build /.test(s.name))).toEqual([])
+      if (image === images[0]) expect(coldSteps.filter(s => s.cached)).toEqual([])
+      expect(warmSteps.filter(s => !s.cached)).toEqual([])
+      // nor did any RUN step print output (it would have if it ran)
+      const ran = buildLog(warm, image)
+        .split('\n')
+        .filter(l => /^#\d+ \d+\.\d+ /.test(l))
+      expect(ran).toEqual([])
+    }
+    // BuildKit speaks v1: every blob lookup hit, layers were downloaded from the service
+    expect(warmStats.v1.misses).toBe(0)
+    expect(warmStats.v1.exactHits).toBeGreaterThan(10)
+    expect(warmStats.v1.downloads).toBeGreaterThan(0)
+    expect(coldStats.v1.commits).toBeGreaterThan(10)
+  })
+
+  it('two images in one run keep separate build caches: one index per image scope, both hit', () => {
+    // what a shared scope breaks: the second image's index replaces the first one's, and the
+    // first image misses on the next run
+    for (const image of images) {
+      const go = goSteps(buildLog(warm, image))
+      expect(go.length).toBe(3)
+      expect(go.filter(s => !s.cached)).toEqual([])
+    }
+    const meta = JSON.parse(cold.main.outputs.metadata) as { images: { cacheScope: string }[] }
+    const scopes = meta.images.map(i => i.cacheScope)
+    expect(new Set(scopes).size).toBe(2)
+    for (const scope of scopes) {
+      const index = coldStats.keys.filter(k => k.startsWith(`index-${scope}-1-`))
+      expect(index).toHaveLength(1)
+      expect(index[0]).toMatch(/#1$/)
+      // run 2 loaded this scope's index (the newest by prefix), and it was there
+      const loads = warmRequests.filter(l =>
+        new RegExp(
+          `^GET \\S*/_apis/artifactcache/cache\\?keys=index-${scope.replace(/[.]/g, '\\.')}-1-[0-9a-f]+&`
+        ).test(l)
+      )
+      expect(loads.length).toBeGreaterThan(0)
+      for (const l of loads) expect(l).toMatch(/ -> 200$/)
+    }
+    // the index loads are the service's prefix hits: one per image, none lost to the other
+    expect(warmStats.v1.prefixHits).toBeGreaterThanOrEqual(2)
+  })
+
+  it('run 2 is measurably faster: the build, the gate and the whole run', () => {
+    const coldBuild = stageMs(cold, 'Build')
+    const warmBuild = stageMs(warm, 'Build')
+    console.log(
+      `cache e2e: build ${coldBuild} -> ${warmBuild} ms, gate ${stageMs(cold, 'Go gate')} -> ${stageMs(warm, 'Go gate')} ms, wall ${coldWall} -> ${warmWall} ms`
+    )
+    expect(warmBuild).toBeLessThan(coldBuild / 2)
+    expect(stageMs(warm, 'Go gate')).toBeLessThan(stageMs(cold, 'Go gate'))
+    expect(warmWall).toBeLessThan(coldWall)
+  })
+
+  it(
+    'a dependency change restores the Go caches by prefix and saves a new entry',
+    async () => {
+      const before = goKeys(server.stats())
+      checkout(workspace)
+      // bump golang.org/x/text (go.mod keeps `go 1.26`); the machine's module cache serves go get
+      execFileSync('go', ['get', 'golang.org/x/text@v0.36.0'], { cwd: workspace, stdio: 'pipe' })
+      execFileSync('go', ['mod', 'tidy'], { cwd: workspace, stdio: 'pipe' })
+      expect(readFileSync(join(workspace, 'go.mod'), 'utf8')).toMatch(/^go 1\.26$/m)
+      expect(readFileSync(join(workspace, 'go.sum'), 'utf8')).toContain('golang.org/x/text v0.36.0')
+      server.resetStats()
+
+      const r = await run({
+        images: `- name: ${images[0]}\n  dockerfile: cmd/hello-cli/Dockerfile`,
+        platforms: 'linux/amd64'
+      })
+      expect(unexpected(r)).toEqual([])
+      expect(r.main.exitCode).toBe(0)
+      const after = goKeys(server.stats())
+      const added = after.filter(k => !before.includes(k))
+      expect(added).toHaveLength(1)
+      expect(added[0]).toMatch(GO_KEY)
+      expect(r.main.outputs['go-cache-hit']).toBe('false')
+      expect(r.main.stdout).toContain(
+        `Go cache: restored ${before[0]} (prefix; ${added[0]} will be saved)`
+      )
+      expect(server.stats().v2).toMatchObject({ prefixHits: 1, exactHits: 0, commits: 1 })
+      expect(r.post?.stdout).toContain(`Go cache: saved ${added[0]}`)
+      // the prefix restore is worth it: a package that does not use x/text keeps its test result
+      const lines = goTestLines(r)
+      expect(lines.find(l => l.includes('example.com/hello/internal/buildinfo'))).toMatch(
+        /\(cached\)$/
+      )
+      expect(lines.find(l => l.includes('example.com/hello/internal/greet'))).not.toMatch(
+        /\(cached\)$/
+      )
+    },
+    15 * MINUTES
+  )
+})
+
+describe('cache off or unavailable', () => {
+  const image = () => `${REGISTRY}/${uniqueRepo('nocache')}/hello-cli`
+
+  it(
+    "cache: 'false' sends no request to the cache service, even with the runtime env set",
+    async () => {
+      const requests: string[] = []
+      const dir = mkdtempSync(join(tmpdir(), 'gia-e2e-nocache-'))
+      const server = await startCacheServer({ dir, log: l => requests.push(l) })
+      try {
+        const fx = release('v1.0.0')
+        const ws = checkout(join(dir, 'workspace'))
+        const r = await runAction({
+          ...fx,
+          workspace: ws,
+          env: { ...fx.env, ...server.env() },
+          inputs: {
+            image: image(),
+            dockerfile: 'cmd/hello-cli/Dockerfile',
+            platforms: 'linux/amd64',
+            push: 'false',
+            cache: 'false'
+          }
+        })
+        expect(r.main.annotations.filter(a => a.command !== 'notice')).toEqual([])
+        expect(r.main.exitCode).toBe(0)
+        expect(stageStatus(r, 'Go cache')).toBe('skipped')
+        expect(stageStatus(r, 'Go gate')).toBe('ok')
+        expect(r.main.outputs['go-cache-hit']).toBe('false')
+        expect(buildCommands(r)).toHaveLength(1)
+        expect(buildCommands(r)[0]).not.toMatch(/--cache-(from|to)|type=gha/)
+        expect(r.post?.stdout).not.toContain('Go cache')
+        expect(requests).toEqual([])
+        const s = server.stats()
+        expect(s.entries + s.pending).toBe(0)
+        expect(s.total.lookups + s.total.reserves + s.total.unauthorized).toBe(0)
+      } finally {
+        await server.stop()
+        rmSync(dir, { recursive: true, force: true })
+      }
+    },
+    10 * MINUTES
+  )
+
+  it(
+    'without the runtime env the run says the build cache is off (never a silent no-op) and succeeds',
+    async () => {
+      const fx = release('v1.0.0')
+      const dir = mkdtempSync(join(tmpdir(), 'gia-e2e-noenv-'))
+      try {
+        const r = await runAction({
+          ...fx,
+          workspace: checkout(join(dir, 'workspace')),
+          inputs: {
+            image: image(),
+            dockerfile: 'cmd/hello-cli/Dockerfile',
+            platforms: 'linux/amd64',
+            push: 'false'
+          }
+        })
+        expect(r.main.exitCode).toBe(0)
+        const warnings = r.main.annotations.filter(a => a.command === 'warning').map(a => a.message)
+        expect(warnings).toEqual(
+          expect.arrayContaining([
+            expect.stringMatching(/^build cache: off, ACTIONS_RUNTIME_TOKEN is not set/),
+            expect.stringMatching(
+              /^Go cache: the GitHub Actions cache is not available \(ACTIONS_RUNTIME_TOKEN is not set\)/
+            )
+          ])
+        )
+        expect(r.main.annotations.filter(a => a.command === 'error')).toEqual([])
+        expect(buildCommands(r)).toHaveLength(1)
+        expect(buildCommands(r)[0]).not.toMatch(/--cache-(from|to)|type=gha/)
+        expect(r.main.outputs['go-cache-hit']).toBe('false')
+        expect(r.post?.stdout).not.toContain('Go cache: saved')
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    },
+    10 * MINUTES
+  )
+})
