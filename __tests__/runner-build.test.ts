@@ -133,6 +133,16 @@ describe('the QEMU trap', () => {
     ])
   })
 
+  it('also catches an exec-form go build', () => {
+    const exec = 'FROM golang:1.26\nRUN ["go", "build", "-o", "/app", "."]\n'
+    const plan = buildPlan(
+      inputsFor({ image: 'a' }),
+      contextOf(release()),
+      opts({ Dockerfile: exec })
+    )
+    expect(plan.fileWarnings.map(w => [w.file, w.line])).toEqual([['Dockerfile', 2]])
+  })
+
   it.each([
     ['a cross-compiling Dockerfile', { image: 'a' }, cross],
     ['a single native platform', { image: 'a', platforms: 'linux/amd64' }, emulated]

@@ -9,12 +9,15 @@ import { pushAll } from './docker/push.js'
 import { setupQemu } from './docker/qemu.js'
 import { smokeTest } from './docker/smoke.js'
 import { cacheUnavailableReason, markGoCacheForSave, restoreGoCache } from './go/cache.js'
-import { runnerBuild } from './go/build.js'
+import { limit, runnerBuild } from './go/build.js'
 import { goGate } from './go/gate.js'
 import semver from 'semver'
 import type { Inputs } from './inputs.js'
 import type { Plan } from './plan/plan.js'
 import type { ImageResult, Results, StageTiming } from './results.js'
+
+/** How many smoke tests of one image run at once. */
+const SMOKE_PARALLEL = 4
 
 /**
  * Runs one stage in a log group and records its time, also when it fails.
@@ -149,8 +152,12 @@ export async function execute(
       const failures: string[] = []
       for (const b of built) {
         const r = results.images.find(x => x.name === b.image.name) as ImageResult
-        for (const platform of b.image.smoke.platforms) {
-          const res = await smokeTest(b.image, platform)
+        // several platforms at once: a smoke test mostly waits for a container (and QEMU) to start
+        const outcomes = await limit(b.image.smoke.platforms, SMOKE_PARALLEL, platform =>
+          smokeTest(b.image, platform)
+        )
+        for (const [i, platform] of b.image.smoke.platforms.entries()) {
+          const res = outcomes[i]
           const pr = r.platforms.find(p => p.platform === platform)
           if (pr) pr.smoke = res
           if (res.ok) {

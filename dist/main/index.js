@@ -99455,6 +99455,7 @@ function checkBinaryPlatform(text, platform, path) {
     if (problems.length > 0)
         throw new Error(`${path} is not a ${platform} binary: ${problems.join(', ')}`);
 }
+/** Runs fn over items, at most n at a time; results in the items' order. */
 async function limit(items, n, fn) {
     const out = new Array(items.length);
     let next = 0;
@@ -99618,6 +99619,8 @@ async function goGate(dir, workspace, testArgs) {
 
 
 
+/** How many smoke tests of one image run at once. */
+const SMOKE_PARALLEL = 4;
 /**
  * Runs one stage in a log group and records its time, also when it fails.
  */
@@ -99732,8 +99735,10 @@ async function execute(plan, inputs, ctx, results) {
             const failures = [];
             for (const b of built) {
                 const r = results.images.find(x => x.name === b.image.name);
-                for (const platform of b.image.smoke.platforms) {
-                    const res = await smokeTest(b.image, platform);
+                // several platforms at once: a smoke test mostly waits for a container (and QEMU) to start
+                const outcomes = await limit(b.image.smoke.platforms, SMOKE_PARALLEL, platform => smokeTest(b.image, platform));
+                for (const [i, platform] of b.image.smoke.platforms.entries()) {
+                    const res = outcomes[i];
                     const pr = r.platforms.find(p => p.platform === platform);
                     if (pr)
                         pr.smoke = res;
@@ -100483,6 +100488,12 @@ function targetPlatformRuns(stages) {
 
 
 
+/**
+ * `go build` / `go install` in a RUN step: shell form (`RUN go build ...`) or exec form
+ * (`RUN ["go", "build", ...]`, `RUN ["/usr/local/go/bin/go", "install", ...]`), the form a Go
+ * image without a shell needs.
+ */
+const GO_BUILD_RUN = /\bgo\s+(build|install)\b|(?:^|[\s["/])go"\s*,\s*"(build|install)"/;
 /** The workspace-relative Dockerfile path of every image that has one, for the caller to read. */
 function dockerfilePaths(inputs) {
     return inputs.images
@@ -100607,7 +100618,7 @@ function buildPlan(inputs, ctx, opts) {
         const foreignHere = platforms.filter(p => !isNativePlatform(p, runner));
         if (platforms.length > 1 && foreignHere.length > 0 && !generated) {
             for (const { stage, run } of targetPlatformRuns(stages)) {
-                if (!/\bgo\s+(build|install)\b/.test(run.text))
+                if (!GO_BUILD_RUN.test(run.text))
                     continue;
                 fileWarnings.push({
                     file: dockerfile,

@@ -44,7 +44,12 @@ export function checkBinaryPlatform(text: string, platform: string, path: string
     throw new Error(`${path} is not a ${platform} binary: ${problems.join(', ')}`)
 }
 
-async function limit<T, R>(items: T[], n: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+/** Runs fn over items, at most n at a time; results in the items' order. */
+export async function limit<T, R>(
+  items: T[],
+  n: number,
+  fn: (item: T) => Promise<R>
+): Promise<R[]> {
   const out: R[] = new Array(items.length)
   let next = 0
   const worker = async (): Promise<void> => {

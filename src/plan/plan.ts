@@ -11,6 +11,13 @@ import {
   renderLdflags
 } from './runnerBuild.js'
 
+/**
+ * `go build` / `go install` in a RUN step: shell form (`RUN go build ...`) or exec form
+ * (`RUN ["go", "build", ...]`, `RUN ["/usr/local/go/bin/go", "install", ...]`), the form a Go
+ * image without a shell needs.
+ */
+const GO_BUILD_RUN = /\bgo\s+(build|install)\b|(?:^|[\s["/])go"\s*,\s*"(build|install)"/
+
 /** The smoke test of one image. */
 export interface SmokePlan {
   enabled: boolean
@@ -238,7 +245,7 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
     const foreignHere = platforms.filter(p => !isNativePlatform(p, runner))
     if (platforms.length > 1 && foreignHere.length > 0 && !generated) {
       for (const { stage, run } of targetPlatformRuns(stages)) {
-        if (!/\bgo\s+(build|install)\b/.test(run.text)) continue
+        if (!GO_BUILD_RUN.test(run.text)) continue
         fileWarnings.push({
           file: dockerfile,
           line: run.line,
