@@ -99,3 +99,13 @@ export function remoteLabels(ref: string, platform = 'linux/amd64'): Record<stri
   ) as Record<string, { config?: { Labels?: Record<string, string> } }>
   return images[platform]?.config?.Labels ?? {}
 }
+
+/**
+ * Runs one platform of a published image straight from the registry: the local copies of the
+ * repository's tags are removed first, so what runs is what was pushed.
+ */
+export function runPublished(ref: string, platform: string, args: string[]): string {
+  const repo = ref.slice(0, ref.lastIndexOf(':'))
+  docker(['image', 'rm', '--force', ref, `${repo}:latest`])
+  return docker(['run', '--rm', '--pull', 'always', '--platform', platform, ref, ...args])
+}

@@ -17,6 +17,7 @@ import {
   remoteLabels,
   REGISTRY,
   requireBench,
+  runPublished,
   uniqueRepo
 } from './bench.js'
 
@@ -84,17 +85,7 @@ describe('release: build, smoke-test and publish two images', () => {
 
   it('runs the published arm64 image from the registry and it prints version, commit and date', () => {
     const ref = `${REGISTRY}/${repo}/hello-cli:1.2.3`
-    docker(['image', 'rm', '--force', ref, `${REGISTRY}/${repo}/hello-cli:latest`])
-    const out = docker([
-      'run',
-      '--rm',
-      '--pull',
-      'always',
-      '--platform',
-      'linux/arm64',
-      ref,
-      '--version'
-    ])
+    const out = runPublished(ref, 'linux/arm64', ['--version'])
     expect(out).toContain('1.2.3')
     expect(out).toContain(SHA)
     expect(out).toContain('2019-05-15T15:20:53Z')

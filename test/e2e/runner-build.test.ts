@@ -11,6 +11,7 @@ import {
   remoteIndex,
   REGISTRY,
   requireBench,
+  runPublished,
   uniqueRepo
 } from './bench.js'
 
@@ -63,17 +64,7 @@ it(
     for (const p of PLATFORMS) expect(r.main.stdout).toContain(`${p}: ./cmd/hello-cli -> `)
     const ref = `${REGISTRY}/${repo}/hello-cli:4.5.6`
     expect(remoteIndex(ref).platforms.sort()).toEqual([...PLATFORMS].sort())
-    docker(['image', 'rm', '--force', ref, `${REGISTRY}/${repo}/hello-cli:latest`])
-    const out = docker([
-      'run',
-      '--rm',
-      '--pull',
-      'always',
-      '--platform',
-      'linux/arm/v7',
-      ref,
-      '--version'
-    ])
+    const out = runPublished(ref, 'linux/arm/v7', ['--version'])
     expect(out).toContain('4.5.6')
     expect(out).toContain(SHA)
     // the generated Dockerfile's non-root user
