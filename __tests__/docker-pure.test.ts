@@ -7,6 +7,7 @@ import { parseBuilderInspect, parseBuildxVersion } from '../src/docker/engine.js
 import { indexManifests, platformOf } from '../src/docker/image.js'
 import { loginTargets } from '../src/docker/login.js'
 import { latestMayMove } from '../src/docker/push.js'
+import { transientRegistryError } from '../src/docker/retry.js'
 import { binfmtHandles, qemuArch } from '../src/docker/qemu.js'
 import { parseGoProblems } from '../src/go/gate.js'
 import { buildPlan } from '../src/plan/plan.js'
@@ -279,5 +280,27 @@ describe('Go problems', () => {
         message: 'got "hi", want "hello"'
       }
     ])
+  })
+})
+
+describe('which push failures are retried', () => {
+  it.each([
+    // Docker 26 (containerd store) against a filesystem-driver registry racing its own PUTs
+    'docker push failed with exit code 1:\nunexpected status from HEAD request to http://127.0.0.1:5000/v2/a/b/manifests/latest: 500 Internal Server Error',
+    'docker push failed with exit code 1:\nreceived unexpected HTTP status: 503 Service Unavailable',
+    'docker push failed with exit code 1:\nfailed to do request: Put "https://ghcr.io/v2/": read tcp 10.0.0.1:1->1.2.3.4:443: read: connection reset by peer',
+    'docker push failed with exit code 1:\nunexpected EOF'
+  ])('retries %s', message => {
+    expect(transientRegistryError(message)).toBe(true)
+  })
+
+  it.each([
+    'docker push failed with exit code 1:\nunexpected status from HEAD request to https://ghcr.io/v2/a/b/manifests/1.0.0: 401 Unauthorized',
+    'docker push failed with exit code 1:\ndenied: requested access to the resource is denied',
+    'docker push failed with exit code 1:\nunexpected status from PUT request to http://127.0.0.1:5000/v2/a/b/manifests/1.0.0: 400 Bad Request',
+    // digits of a digest or a size are not a status
+    'docker push failed with exit code 1:\nsha256:5000500 tag invalid: 502 layers'
+  ])('does not retry %s', message => {
+    expect(transientRegistryError(message)).toBe(false)
   })
 })

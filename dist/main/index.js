@@ -38896,7 +38896,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8298);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6130);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -38905,7 +38905,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8298:
+/***/ 6130:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -42159,7 +42159,45 @@ function smokeCommand(image, platform, name) {
     ];
 }
 
+;// CONCATENATED MODULE: ./src/docker/retry.ts
+
+/**
+ * Whether a failed registry request is worth another attempt: the registry answered with a
+ * server error or the connection dropped. Never a 4xx (auth, quota, name, missing tag): those
+ * fail the same way again.
+ */
+function transientRegistryError(message) {
+    return /\b(500 Internal Server Error|502 Bad Gateway|503 Service Unavailable|504 Gateway Timeout)\b|connection reset by peer|broken pipe|i\/o timeout|unexpected EOF|TLS handshake timeout/.test(message);
+}
+/** Attempts per registry operation, and the pause before the second one (doubled after). */
+const REGISTRY_ATTEMPTS = 3;
+const RETRY_MS = 1000;
+/**
+ * Runs a registry operation again after a transient error (see transientRegistryError), with a
+ * warning that names the operation and the error. Only for idempotent operations: pushing
+ * content-addressed blobs and manifests, or reading. A registry with the filesystem driver can
+ * answer 500 ("invalid checksum digest format") to a HEAD of a tag while Docker's own concurrent
+ * per-platform PUTs rewrite that tag's link; so can any registry under load.
+ */
+async function retryTransient(what, op) {
+    for (let attempt = 1;; attempt++) {
+        try {
+            return await op();
+        }
+        catch (e) {
+            const message = e.message;
+            if (attempt >= REGISTRY_ATTEMPTS || !transientRegistryError(message))
+                throw e;
+            const wait = RETRY_MS * 2 ** (attempt - 1);
+            const reason = message.split('\n').filter(Boolean).slice(-1)[0];
+            warning(`${what} failed on a registry error (${reason}); attempt ${attempt + 1} of ${REGISTRY_ATTEMPTS} in ${wait / 1000} s`);
+            await new Promise(resolve => setTimeout(resolve, wait));
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/docker/image.ts
+
 
 
 
@@ -42223,12 +42261,15 @@ async function localImage(ref) {
 }
 /** The labels of a remote image (of its first platform), or undefined when it does not exist. */
 async function remoteLabels(ref) {
-    const res = await exec_run('docker', ['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Image}}'], {
-        silent: true,
-        allowFailure: true
+    const res = await retryTransient(`inspecting ${ref}`, async () => {
+        const r = await exec_run('docker', ['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Image}}'], { silent: true, allowFailure: true });
+        // a server error is retried, and never taken for "no such tag"
+        if (r.exitCode !== 0 && transientRegistryError(r.stderr))
+            throw new Error(r.stderr.trim());
+        return r;
     });
     if (res.exitCode !== 0) {
-        if (/not found|unknown|manifest unknown|404/i.test(res.stderr))
+        if (/not found|manifest unknown|404 Not Found/i.test(res.stderr))
             return undefined;
         throw new Error(`cannot inspect ${ref} in its registry: ${res.stderr.trim().split('\n').pop()}`);
     }
@@ -42448,11 +42489,12 @@ var semver_default = /*#__PURE__*/__nccwpck_require__.n(semver);
 
 
 
+
 /** The index a tag points at in its registry, as imagetools reports it. */
 async function remoteIndex(ref) {
-    const res = await exec_run('docker', ['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Manifest}}'], {
+    const res = await retryTransient(`inspecting ${ref}`, () => exec_run('docker', ['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Manifest}}'], {
         silent: true
-    });
+    }));
     return JSON.parse(res.stdout);
 }
 /**
@@ -42470,6 +42512,14 @@ async function verifyPushed(built, ref) {
     if (untested.length > 0) {
         throw new Error(`${ref}: the pushed index lacks the tested manifests of ${untested.map(m => m.platform).join(', ')}`);
     }
+}
+/**
+ * `docker push` of one tag, again after a transient registry error. Pushing is idempotent: blobs
+ * and manifests are content-addressed, so another attempt sends the same tested digests (checked
+ * by verifyPushed afterwards).
+ */
+async function pushTag(tag) {
+    await retryTransient(`docker push ${tag}`, () => exec_run('docker', ['push', tag]));
 }
 /** Whether `latest` may move to this version: not when the current `latest` is a higher semver. */
 function latestMayMove(current, next) {
@@ -42494,7 +42544,7 @@ async function pushAll(built, version) {
     }));
     for (const [i, b] of built.entries()) {
         for (const tag of b.image.tags.filter(t => !t.endsWith(':latest'))) {
-            await exec_run('docker', ['push', tag]);
+            await pushTag(tag);
             await verifyPushed(b, tag);
             results[i].pushedTags.push(tag);
         }
@@ -42509,7 +42559,7 @@ async function pushAll(built, version) {
             notice(`${b.image.name}: ${results[i].latestNote}`);
             continue;
         }
-        await exec_run('docker', ['push', latest]);
+        await pushTag(latest);
         await verifyPushed(b, latest);
         results[i].pushedTags.push(latest);
     }

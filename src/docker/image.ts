@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { run } from '../exec.js'
+import { retryTransient, transientRegistryError } from './retry.js'
 
 /** One platform's manifest in an image index. */
 export interface PlatformManifest {
@@ -91,16 +92,18 @@ export async function localImage(
 
 /** The labels of a remote image (of its first platform), or undefined when it does not exist. */
 export async function remoteLabels(ref: string): Promise<Record<string, string> | undefined> {
-  const res = await run(
-    'docker',
-    ['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Image}}'],
-    {
-      silent: true,
-      allowFailure: true
-    }
-  )
+  const res = await retryTransient(`inspecting ${ref}`, async () => {
+    const r = await run(
+      'docker',
+      ['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Image}}'],
+      { silent: true, allowFailure: true }
+    )
+    // a server error is retried, and never taken for "no such tag"
+    if (r.exitCode !== 0 && transientRegistryError(r.stderr)) throw new Error(r.stderr.trim())
+    return r
+  })
   if (res.exitCode !== 0) {
-    if (/not found|unknown|manifest unknown|404/i.test(res.stderr)) return undefined
+    if (/not found|manifest unknown|404 Not Found/i.test(res.stderr)) return undefined
     throw new Error(`cannot inspect ${ref} in its registry: ${res.stderr.trim().split('\n').pop()}`)
   }
   const parsed = JSON.parse(res.stdout) as Record<

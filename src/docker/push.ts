@@ -4,6 +4,7 @@ import { run } from '../exec.js'
 import type { ImageResult } from '../results.js'
 import type { BuiltImage } from './build.js'
 import { remoteLabels } from './image.js'
+import { retryTransient } from './retry.js'
 
 interface RemoteManifest {
   digest: string
@@ -15,12 +16,10 @@ interface RemoteManifest {
 
 /** The index a tag points at in its registry, as imagetools reports it. */
 async function remoteIndex(ref: string): Promise<RemoteManifest> {
-  const res = await run(
-    'docker',
-    ['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Manifest}}'],
-    {
+  const res = await retryTransient(`inspecting ${ref}`, () =>
+    run('docker', ['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Manifest}}'], {
       silent: true
-    }
+    })
   )
   return JSON.parse(res.stdout) as RemoteManifest
 }
@@ -48,6 +47,15 @@ export async function verifyPushed(built: BuiltImage, ref: string): Promise<void
   }
 }
 
+/**
+ * `docker push` of one tag, again after a transient registry error. Pushing is idempotent: blobs
+ * and manifests are content-addressed, so another attempt sends the same tested digests (checked
+ * by verifyPushed afterwards).
+ */
+async function pushTag(tag: string): Promise<void> {
+  await retryTransient(`docker push ${tag}`, () => run('docker', ['push', tag]))
+}
+
 /** Whether `latest` may move to this version: not when the current `latest` is a higher semver. */
 export function latestMayMove(current: string | undefined, next: string): boolean {
   if (!current) return true
@@ -70,7 +78,7 @@ export async function pushAll(built: BuiltImage[], version: string): Promise<Ima
   }))
   for (const [i, b] of built.entries()) {
     for (const tag of b.image.tags.filter(t => !t.endsWith(':latest'))) {
-      await run('docker', ['push', tag])
+      await pushTag(tag)
       await verifyPushed(b, tag)
       results[i].pushedTags.push(tag)
     }
@@ -84,7 +92,7 @@ export async function pushAll(built: BuiltImage[], version: string): Promise<Ima
       core.notice(`${b.image.name}: ${results[i].latestNote}`)
       continue
     }
-    await run('docker', ['push', latest])
+    await pushTag(latest)
     await verifyPushed(b, latest)
     results[i].pushedTags.push(latest)
   }
