@@ -6,7 +6,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startCacheServer, type CacheServer, type CacheStats } from '../cache-server/server.js'
@@ -103,20 +112,35 @@ function buildLog(r: ActionRun, image: string): string {
 interface BuildStep {
   n: string
   name: string
+  /** Printed `#N CACHED`: the result was reused without being loaded. */
   cached: boolean
+  /** Printed blob downloads (`#N sha256:<digest> <size> / <size> done`): the result was reused
+   * and loaded from the cache because a later step needed its files. */
+  loaded: boolean
+  /** Neither: the step was executed. */
+  ran: boolean
 }
 
-/** The build steps (`#N [stage x/y] INSTRUCTION`) of a plain-progress log and whether each was CACHED. */
+/** The build steps (`#N [stage x/y] INSTRUCTION`) of a plain-progress log and how each ended. */
 function steps(log: string): BuildStep[] {
   const named = new Map<string, string>()
   const cached = new Set<string>()
+  const loaded = new Set<string>()
   for (const line of log.split('\n')) {
     const m = /^#(\d+) (\[[^\]]*\] .*)$/.exec(line)
     if (m && !named.has(m[1])) named.set(m[1], m[2])
     const c = /^#(\d+) CACHED$/.exec(line)
     if (c) cached.add(c[1])
+    const l = /^#(\d+) sha256:[0-9a-f]{64} \S+ \/ \S+ .*done$/.exec(line)
+    if (l) loaded.add(l[1])
   }
-  return [...named].map(([n, name]) => ({ n, name, cached: cached.has(n) }))
+  return [...named].map(([n, name]) => ({
+    n,
+    name,
+    cached: cached.has(n),
+    loaded: loaded.has(n),
+    ran: !cached.has(n) && !loaded.has(n)
+  }))
 }
 
 /** The RUN steps that download modules or compile: what the gha cache must save. */
@@ -143,6 +167,24 @@ function goKeys(stats: CacheStats): string[] {
   return stats.keys.filter(k => k.startsWith('go-image-action-go-'))
 }
 
+/**
+ * Runs assertions about whole runs; when one fails, the runs' logs are written next to the temp
+ * dir and named in the error (a build log is too long for an assertion message).
+ */
+function withLogs(runs: Record<string, ActionRun | undefined>, check: () => void): void {
+  try {
+    check()
+  } catch (e) {
+    const files = Object.entries(runs).map(([name, r]) => {
+      const file = join(tmpdir(), `gia-e2e-cache-${name}.log`)
+      writeFileSync(file, r?.log ?? '(no run)')
+      return file
+    })
+    ;(e as Error).message += `\n\nlogs: ${files.join(' ')}`
+    throw e
+  }
+}
+
 describe('two runs on an unchanged example, one cache service, no local build cache', () => {
   const base = mkdtempSync(join(tmpdir(), 'gia-e2e-cache-'))
   const workspace = join(base, 'workspace')
@@ -160,6 +202,12 @@ describe('two runs on an unchanged example, one cache service, no local build ca
   let warmWall: number
   let tags: string[] = []
 
+  /** A test body whose failure names the two runs' logs. */
+  const check =
+    (fn: () => void): (() => void) =>
+    () =>
+      withLogs({ cold, warm }, fn)
+
   async function run(extra: Record<string, string> = {}): Promise<ActionRun> {
     return runAction({
       ...fx,
@@ -172,8 +220,10 @@ describe('two runs on an unchanged example, one cache service, no local build ca
   beforeAll(async () => {
     server = await startCacheServer({ dir: join(base, 'cache'), log: l => requests.push(l) })
     // A release: fixed VERSION, COMMIT and DATE build args, so an unchanged tree has unchanged
-    // build steps (a pull request's date would be "now" and defeat any cache).
-    fx = release('v1.2.3')
+    // build steps (a pull request's date would be "now" and defeat any cache). The version is
+    // this test's own: BuildKit merges identical steps of concurrent builds, and another test
+    // building the same tree as the same release would share (and blur) our cold/warm steps.
+    fx = release(`v1.2.3-cache.${randomBytes(3).toString('hex')}`)
 
     checkout(workspace)
     coldBuilder([])
@@ -202,120 +252,145 @@ describe('two runs on an unchanged example, one cache service, no local build ca
     rmSync(base, { recursive: true, force: true })
   })
 
-  it('both runs succeed with no warning but the expected buildx-too-old-for-v2 one', () => {
-    for (const r of [cold, warm]) {
-      expect(unexpected(r)).toEqual([])
-      expect(r.main.exitCode).toBe(0)
-      expect(r.post?.exitCode).toBe(0)
-      expect(stageStatus(r, 'Build')).toBe('ok')
-      expect(stageStatus(r, 'Smoke test')).toBe('ok')
-    }
-    // buildx got the runtime env: both builds import and export the gha cache
-    for (const r of [cold, warm]) {
-      expect(buildCommands(r)).toHaveLength(2)
-      for (const cmd of buildCommands(r))
-        expect(cmd).toMatch(/ --cache-to type=gha,scope=\S+,mode=max,ignore-error=true /)
-    }
-    for (const image of images) {
-      expect(buildLog(cold, image)).toContain('exporting to GitHub Actions Cache')
-      expect(buildLog(warm, image)).toMatch(/^#\d+ importing cache manifest from gha:/m)
-    }
-  })
+  it(
+    'both runs succeed with no warning but the expected buildx-too-old-for-v2 one',
+    check(() => {
+      for (const r of [cold, warm]) {
+        expect(unexpected(r)).toEqual([])
+        expect(r.main.exitCode).toBe(0)
+        expect(r.post?.exitCode).toBe(0)
+        expect(stageStatus(r, 'Build')).toBe('ok')
+        expect(stageStatus(r, 'Smoke test')).toBe('ok')
+      }
+      // buildx got the runtime env: both builds import and export the gha cache
+      for (const r of [cold, warm]) {
+        expect(buildCommands(r)).toHaveLength(2)
+        for (const cmd of buildCommands(r))
+          expect(cmd).toMatch(/ --cache-to type=gha,scope=\S+,mode=max,ignore-error=true /)
+      }
+      for (const image of images) {
+        // the export really finished: ignore-error=true would let a failed one pass silently
+        const exp = /^#(\d+) exporting to GitHub Actions Cache$/m.exec(buildLog(cold, image))
+        expect(exp).not.toBeNull()
+        const n = (exp as RegExpExecArray)[1]
+        expect(buildLog(cold, image)).toMatch(new RegExp(`^#${n} DONE `, 'm'))
+        expect(buildLog(cold, image)).not.toMatch(new RegExp(`^#${n} (ERROR|CANCELED)`, 'm'))
+        expect(buildLog(warm, image)).toMatch(/^#\d+ importing cache manifest from gha:/m)
+      }
+    })
+  )
 
-  it('run 1 starts cold, misses the Go caches, and its post step saves them', () => {
-    expect(cold.main.outputs['go-cache-hit']).toBe('false')
-    expect(cold.main.stdout).toMatch(/^Go cache: no entry for go-image-action-go-\S+ or /m)
-    // its own GOCACHE: no test result came from the machine's cache
-    const lines = goTestLines(cold)
-    expect(lines).toHaveLength(4)
-    expect(lines.filter(l => l.endsWith('(cached)'))).toEqual([])
-    const keys = goKeys(coldStats)
-    expect(keys).toHaveLength(1)
-    expect(keys[0]).toMatch(GO_KEY)
-    expect(cold.post?.stdout).toContain(`Go cache: saved ${keys[0]}`)
-    expect(coldStats.v2).toMatchObject({ lookups: 1, misses: 1, reserves: 1, commits: 1 })
-  })
+  it(
+    'run 1 starts cold, misses the Go caches, and its post step saves them',
+    check(() => {
+      expect(cold.main.outputs['go-cache-hit']).toBe('false')
+      expect(cold.main.stdout).toMatch(/^Go cache: no entry for go-image-action-go-\S+ or /m)
+      // its own GOCACHE: no test result came from the machine's cache
+      const lines = goTestLines(cold)
+      expect(lines).toHaveLength(4)
+      expect(lines.filter(l => l.endsWith('(cached)'))).toEqual([])
+      const keys = goKeys(coldStats)
+      expect(keys).toHaveLength(1)
+      expect(keys[0]).toMatch(GO_KEY)
+      expect(cold.post?.stdout).toContain(`Go cache: saved ${keys[0]}`)
+      expect(coldStats.v2).toMatchObject({ lookups: 1, misses: 1, reserves: 1, commits: 1 })
+    })
+  )
 
-  it('run 2 restores the Go caches on the exact key, go test reports every package (cached), and saves nothing', () => {
-    const key = goKeys(coldStats)[0]
-    expect(warm.main.outputs['go-cache-hit']).toBe('true')
-    expect(warm.main.stdout).toContain(`Go cache: restored ${key} (exact)`)
-    expect(warmStats.v2).toMatchObject({ lookups: 1, exactHits: 1, downloads: 1, reserves: 0 })
-    const lines = goTestLines(warm)
-    expect(lines).toHaveLength(4)
-    for (const l of lines) expect(l).toMatch(/\(cached\)$/)
-    expect(warm.post?.stdout).not.toContain('Go cache: saved')
-    expect(goKeys(warmStats)).toEqual([key])
-  })
+  it(
+    'run 2 restores the Go caches on the exact key, go test reports every package (cached), and saves nothing',
+    check(() => {
+      const key = goKeys(coldStats)[0]
+      expect(warm.main.outputs['go-cache-hit']).toBe('true')
+      expect(warm.main.stdout).toContain(`Go cache: restored ${key} (exact)`)
+      expect(warmStats.v2).toMatchObject({ lookups: 1, exactHits: 1, downloads: 1, reserves: 0 })
+      const lines = goTestLines(warm)
+      expect(lines).toHaveLength(4)
+      for (const l of lines) expect(l).toMatch(/\(cached\)$/)
+      expect(warm.post?.stdout).not.toContain('Go cache: saved')
+      expect(goKeys(warmStats)).toEqual([key])
+    })
+  )
 
-  it('run 2 takes every Go build step of both images from the gha cache (v1, the service counts the hits)', () => {
-    for (const image of images) {
-      const coldSteps = goSteps(buildLog(cold, image))
-      const warmSteps = goSteps(buildLog(warm, image))
-      // go mod download once (on the build platform), go build per target platform
-      expect(
-        warmSteps.map(s => s.name.replace(/^\[([^\]]*)\].*\bgo (\w+).*$/, '$1: $2')).sort()
-      ).toEqual([
-        'linux/amd64 build 4/6: mod',
-        'linux/amd64 build 6/6: build',
-        'linux/amd64->arm64 build 6/6: build'
-      ])
-      // run 1 really compiled (the prune worked; the second image may reuse the first one's
-      // go mod download, which is the same step) and run 2 ran nothing
-      expect(coldSteps.filter(s => s.cached && / go build /.test(s.name))).toEqual([])
-      if (image === images[0]) expect(coldSteps.filter(s => s.cached)).toEqual([])
-      expect(warmSteps.filter(s => !s.cached)).toEqual([])
-      // nor did any RUN step print output (it would have if it ran)
-      const ran = buildLog(warm, image)
-        .split('\n')
-        .filter(l => /^#\d+ \d+\.\d+ /.test(l))
-      expect(ran).toEqual([])
-    }
-    // BuildKit speaks v1: every blob lookup hit, layers were downloaded from the service
-    expect(warmStats.v1.misses).toBe(0)
-    expect(warmStats.v1.exactHits).toBeGreaterThan(10)
-    expect(warmStats.v1.downloads).toBeGreaterThan(0)
-    expect(coldStats.v1.commits).toBeGreaterThan(10)
-  })
+  it(
+    'run 2 takes every Go build step of both images from the gha cache (v1, the service counts the hits)',
+    check(() => {
+      for (const image of images) {
+        const coldSteps = goSteps(buildLog(cold, image))
+        const warmSteps = goSteps(buildLog(warm, image))
+        // go mod download once (on the build platform), go build per target platform
+        expect(
+          warmSteps.map(s => s.name.replace(/^\[([^\]]*)\].*\bgo (\w+).*$/, '$1: $2')).sort()
+        ).toEqual([
+          'linux/amd64 build 4/6: mod',
+          'linux/amd64 build 6/6: build',
+          'linux/amd64->arm64 build 6/6: build'
+        ])
+        // run 1 really compiled (the prune worked; the second image may reuse the first one's
+        // go mod download, which is the same step) and run 2 ran nothing
+        expect(coldSteps.filter(s => !s.ran && / go build /.test(s.name))).toEqual([])
+        if (image === images[0]) expect(coldSteps.filter(s => !s.ran)).toEqual([])
+        // (CACHED, or loaded from the cache when a later step needs the files: BuildKit prints
+        // one or the other depending on timing)
+        expect(warmSteps.filter(s => s.ran)).toEqual([])
+        // nor did any RUN step print output (it would have if it ran)
+        const ran = buildLog(warm, image)
+          .split('\n')
+          .filter(l => /^#\d+ \d+\.\d+ /.test(l))
+        expect(ran).toEqual([])
+      }
+      // BuildKit speaks v1: every blob lookup hit, layers were downloaded from the service
+      expect(warmStats.v1.misses).toBe(0)
+      expect(warmStats.v1.exactHits).toBeGreaterThan(10)
+      expect(warmStats.v1.downloads).toBeGreaterThan(0)
+      expect(coldStats.v1.commits).toBeGreaterThan(10)
+    })
+  )
 
-  it('two images in one run keep separate build caches: one index per image scope, both hit', () => {
-    // what a shared scope breaks: the second image's index replaces the first one's, and the
-    // first image misses on the next run
-    for (const image of images) {
-      const go = goSteps(buildLog(warm, image))
-      expect(go.length).toBe(3)
-      expect(go.filter(s => !s.cached)).toEqual([])
-    }
-    const meta = JSON.parse(cold.main.outputs.metadata) as { images: { cacheScope: string }[] }
-    const scopes = meta.images.map(i => i.cacheScope)
-    expect(new Set(scopes).size).toBe(2)
-    for (const scope of scopes) {
-      const index = coldStats.keys.filter(k => k.startsWith(`index-${scope}-1-`))
-      expect(index).toHaveLength(1)
-      expect(index[0]).toMatch(/#1$/)
-      // run 2 loaded this scope's index (the newest by prefix), and it was there
-      const loads = warmRequests.filter(l =>
-        new RegExp(
-          `^GET \\S*/_apis/artifactcache/cache\\?keys=index-${scope.replace(/[.]/g, '\\.')}-1-[0-9a-f]+&`
-        ).test(l)
+  it(
+    'two images in one run keep separate build caches: one index per image scope, both hit',
+    check(() => {
+      // what a shared scope breaks: the second image's index replaces the first one's, and the
+      // first image misses on the next run
+      for (const image of images) {
+        const go = goSteps(buildLog(warm, image))
+        expect(go.length).toBe(3)
+        expect(go.filter(s => s.ran)).toEqual([])
+      }
+      const meta = JSON.parse(cold.main.outputs.metadata) as { images: { cacheScope: string }[] }
+      const scopes = meta.images.map(i => i.cacheScope)
+      expect(new Set(scopes).size).toBe(2)
+      for (const scope of scopes) {
+        const index = coldStats.keys.filter(k => k.startsWith(`index-${scope}-1-`))
+        expect(index).toHaveLength(1)
+        expect(index[0]).toMatch(/#1$/)
+        // run 2 loaded this scope's index (the newest by prefix), and it was there
+        const loads = warmRequests.filter(l =>
+          new RegExp(
+            `^GET \\S*/_apis/artifactcache/cache\\?keys=index-${scope.replace(/[.]/g, '\\.')}-1-[0-9a-f]+&`
+          ).test(l)
+        )
+        expect(loads.length).toBeGreaterThan(0)
+        for (const l of loads) expect(l).toMatch(/ -> 200$/)
+      }
+      // the index loads are the service's prefix hits: one per image, none lost to the other
+      expect(warmStats.v1.prefixHits).toBeGreaterThanOrEqual(2)
+    })
+  )
+
+  it(
+    'run 2 is measurably faster: the build, the gate and the whole run',
+    check(() => {
+      const coldBuild = stageMs(cold, 'Build')
+      const warmBuild = stageMs(warm, 'Build')
+      console.log(
+        `cache e2e: build ${coldBuild} -> ${warmBuild} ms, gate ${stageMs(cold, 'Go gate')} -> ${stageMs(warm, 'Go gate')} ms, wall ${coldWall} -> ${warmWall} ms`
       )
-      expect(loads.length).toBeGreaterThan(0)
-      for (const l of loads) expect(l).toMatch(/ -> 200$/)
-    }
-    // the index loads are the service's prefix hits: one per image, none lost to the other
-    expect(warmStats.v1.prefixHits).toBeGreaterThanOrEqual(2)
-  })
-
-  it('run 2 is measurably faster: the build, the gate and the whole run', () => {
-    const coldBuild = stageMs(cold, 'Build')
-    const warmBuild = stageMs(warm, 'Build')
-    console.log(
-      `cache e2e: build ${coldBuild} -> ${warmBuild} ms, gate ${stageMs(cold, 'Go gate')} -> ${stageMs(warm, 'Go gate')} ms, wall ${coldWall} -> ${warmWall} ms`
-    )
-    expect(warmBuild).toBeLessThan(coldBuild / 2)
-    expect(stageMs(warm, 'Go gate')).toBeLessThan(stageMs(cold, 'Go gate'))
-    expect(warmWall).toBeLessThan(coldWall)
-  })
+      expect(warmBuild).toBeLessThan(coldBuild / 2)
+      expect(stageMs(warm, 'Go gate')).toBeLessThan(stageMs(cold, 'Go gate'))
+      expect(warmWall).toBeLessThan(coldWall)
+    })
+  )
 
   it(
     'a dependency change restores the Go caches by prefix and saves a new entry',
@@ -360,6 +435,11 @@ describe('two runs on an unchanged example, one cache service, no local build ca
 
 describe('cache off or unavailable', () => {
   const image = () => `${REGISTRY}/${uniqueRepo('nocache')}/hello-cli`
+  const loaded: string[] = []
+  afterAll(() => {
+    if (loaded.length > 0)
+      execFileSync('docker', ['image', 'rm', '--force', ...loaded], { stdio: 'ignore' })
+  })
 
   it(
     "cache: 'false' sends no request to the cache service, even with the runtime env set",
@@ -383,6 +463,7 @@ describe('cache off or unavailable', () => {
           }
         })
         expect(r.main.annotations.filter(a => a.command !== 'notice')).toEqual([])
+        loaded.push(...r.main.outputs.tags.split('\n').filter(Boolean))
         expect(r.main.exitCode).toBe(0)
         expect(stageStatus(r, 'Go cache')).toBe('skipped')
         expect(stageStatus(r, 'Go gate')).toBe('ok')
@@ -418,6 +499,7 @@ describe('cache off or unavailable', () => {
             push: 'false'
           }
         })
+        loaded.push(...r.main.outputs.tags.split('\n').filter(Boolean))
         expect(r.main.exitCode).toBe(0)
         const warnings = r.main.annotations.filter(a => a.command === 'warning').map(a => a.message)
         expect(warnings).toEqual(

@@ -3,7 +3,8 @@
  * examples/hello, which lives in a subdirectory of the workspace (go-working-directory: app), so
  * the annotations must name workspace-relative paths, not Go's.
  */
-import { beforeAll, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { execFileSync } from 'node:child_process'
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,6 +16,13 @@ import { REGISTRY, registryTags, requireBench, uniqueRepo } from './bench.js'
 const MINUTES = 60_000
 
 beforeAll(() => requireBench())
+
+/** Images a test loaded into the engine, removed at the end. */
+const loaded: string[] = []
+afterAll(() => {
+  if (loaded.length > 0)
+    execFileSync('docker', ['image', 'rm', '--force', ...loaded], { stdio: 'ignore' })
+})
 
 /** A workspace holding examples/hello in app/, with `edit` applied to app/<file>. */
 function workspace(edits: Record<string, (text: string) => string> = {}): string {
@@ -234,6 +242,7 @@ it(
       workspace: workspace({ [GREET]: misformat }),
       inputs: inputs(repo, { 'go-gate': 'false' })
     })
+    loaded.push(...r.main.outputs.tags.split('\n').filter(Boolean))
     expect(errors(r)).toEqual([])
     expect(r.main.exitCode).toBe(0)
     expect(stages(r)).toMatchObject({
