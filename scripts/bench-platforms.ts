@@ -34,6 +34,11 @@
  * The full run (a, b, c x 1, 2, 4, 8 x cold + warm) took 20 min on the 2-core bench, 11 of them
  * for (a) cold at 4 and 8 platforms.
  *
+ * The engine's builder is shared: before each cell the bench waits (30 s polls, 15 min at most)
+ * until no jest or bench.ts process runs, and notes any that appear during a run. Runs overlap
+ * destructively: the cold setup prunes the builder cache, and so do e2e tests and `npm run bench`;
+ * a build whose cache is pruned under it fails with "ERROR: failed to solve: not found".
+ *
  * Results are merged by (variant, platforms, cold|warm) into .bench/platforms.json, and the whole
  * table is rewritten to .bench/platforms.md and printed. Each run's log: .bench/platforms-logs/.
  *
@@ -283,7 +288,7 @@ async function measure(
   const concurrent = new Set(others)
   const watch = setInterval(() => {
     void othersRunning().then(o => o.forEach(x => concurrent.add(x)))
-  }, 15_000)
+  }, 5_000)
   const load1Before = loadavg()[0]
   const started = process.hrtime.bigint()
   const r = await runAction({
@@ -307,6 +312,7 @@ async function measure(
   })
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
   clearInterval(watch)
+  for (const x of await othersRunning()) concurrent.add(x)
   writeFileSync(logFile, logChunks.join(''))
   rmSync(workspace, { recursive: true, force: true })
 
