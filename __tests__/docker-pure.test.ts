@@ -107,6 +107,8 @@ describe('buildCommand', () => {
       'gia-smoke-1',
       '--pull',
       'never',
+      '--network',
+      'none',
       '--platform',
       'linux/arm64',
       'ghcr.io/acme/app:1.2.3',

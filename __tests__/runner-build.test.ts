@@ -1,5 +1,5 @@
 import { describe, expect, it, jest } from '@jest/globals'
-import { checkBinaryPlatform, parseGoVersionM } from '../src/go/build.js'
+import { checkBinaryPlatform, parseGoVersionM, splitGoVersionM } from '../src/go/build.js'
 import { buildPlan } from '../src/plan/plan.js'
 import { generatedDockerfile, goEnvFor, renderLdflags } from '../src/plan/runnerBuild.js'
 import { parseDockerfile } from '../src/plan/dockerfile.js'
@@ -199,5 +199,30 @@ describe('runner build helpers', () => {
     expect(() =>
       checkBinaryPlatform(goVersionM('arm', '\tbuild\tGOARM=6\n'), 'linux/arm/v7', 'x')
     ).toThrow('GOARM=6')
+  })
+
+  it('splits one go version -m over several binaries into their sections', () => {
+    const text = [
+      '/ctx/linux/arm/v7/app: go1.26.8',
+      '\tpath\texample.com/app',
+      '\tbuild\tGOARCH=arm',
+      '\tbuild\tGOARM=7',
+      '/ctx/linux/amd64/app: go1.26.8',
+      '\tpath\texample.com/app',
+      '\tbuild\tGOARCH=amd64',
+      ''
+    ].join('\n')
+    const files = ['/ctx/linux/amd64/app', '/ctx/linux/arm/v7/app', '/ctx/linux/386/app']
+    const sections = splitGoVersionM(text, files)
+    expect(parseGoVersionM(sections.get(files[0]) ?? '')).toMatchObject({ goarch: 'amd64' })
+    expect(parseGoVersionM(sections.get(files[1]) ?? '')).toMatchObject({
+      goarch: 'arm',
+      goarm: '7'
+    })
+    // not in the output: no section, so the platform check fails for it
+    expect(sections.has(files[2])).toBe(false)
+    expect(() => checkBinaryPlatform(sections.get(files[2]) ?? '', 'linux/386', files[2])).toThrow(
+      'is not a linux/386 binary'
+    )
   })
 })

@@ -1,7 +1,7 @@
 import * as core from '@actions/core'
 import { resolve } from 'node:path'
 import type { GitHubContext } from './context.js'
-import { buildImage, type BuiltImage } from './docker/build.js'
+import { buildImage, readLoaded, type BuiltImage } from './docker/build.js'
 import { setupBuilder } from './docker/builder.js'
 import { inspectEngine } from './docker/engine.js'
 import { login, loginTargets } from './docker/login.js'
@@ -14,7 +14,7 @@ import { goGate } from './go/gate.js'
 import semver from 'semver'
 import type { Inputs } from './inputs.js'
 import type { Plan } from './plan/plan.js'
-import type { ImageResult, Results, StageTiming } from './results.js'
+import type { ImageResult, Results, SmokeResult, StageTiming } from './results.js'
 
 /** How many smoke tests of one image run at once. */
 const SMOKE_PARALLEL = 4
@@ -133,39 +133,58 @@ export async function execute(
   const cache = {
     gha: plan.cache && buildCacheUsable(builder.buildkitVersion, engine.buildxVersion)
   }
+  // Reading a loaded image back (docker save: its index and per-platform digests) runs alongside
+  // its smoke tests: both only read the engine's store, and the read is a per-platform cost.
+  const smoking = plan.images.some(i => i.smoke.enabled)
+  const reads: Promise<BuiltImage>[] = []
   const built: BuiltImage[] = []
+  const addBuilt = (b: BuiltImage[]): void => {
+    built.push(...b)
+    results.images.push(...b.map(imageResult))
+  }
   await stage(results, 'Build', async () => {
     for (const image of plan.images) {
-      const b = await buildImage(image, {
+      const loaded = await buildImage(image, {
         builder: builder.name,
         cache,
         workspace,
         sourceDateEpoch: plan.sourceDateEpoch
       })
-      built.push(b)
-      results.images.push(imageResult(b))
+      const read = readLoaded(loaded)
+      // awaited below; a later build's failure must not leave it an unhandled rejection
+      read.catch(() => undefined)
+      reads.push(read)
     }
+    if (!smoking) addBuilt(await Promise.all(reads))
   })
 
-  if (plan.images.some(i => i.smoke.enabled)) {
+  if (smoking) {
     await stage(results, 'Smoke test', async () => {
+      const [readBack, outcomes] = await Promise.all([
+        Promise.all(reads),
+        // one image after another; several platforms at once: a smoke test mostly waits for a
+        // container (and QEMU) to start
+        (async () => {
+          const all: SmokeResult[][] = []
+          for (const image of plan.images)
+            all.push(await limit(image.smoke.platforms, SMOKE_PARALLEL, p => smokeTest(image, p)))
+          return all
+        })()
+      ])
+      addBuilt(readBack)
       const failures: string[] = []
-      for (const b of built) {
-        const r = results.images.find(x => x.name === b.image.name) as ImageResult
-        // several platforms at once: a smoke test mostly waits for a container (and QEMU) to start
-        const outcomes = await limit(b.image.smoke.platforms, SMOKE_PARALLEL, platform =>
-          smokeTest(b.image, platform)
-        )
-        for (const [i, platform] of b.image.smoke.platforms.entries()) {
-          const res = outcomes[i]
+      for (const [n, image] of plan.images.entries()) {
+        const r = results.images.find(x => x.name === image.name) as ImageResult
+        for (const [i, platform] of image.smoke.platforms.entries()) {
+          const res = outcomes[n][i]
           const pr = r.platforms.find(p => p.platform === platform)
           if (pr) pr.smoke = res
           if (res.ok) {
-            core.info(`ok   ${b.image.name} ${platform}: ${res.output.split('\n')[0]}`)
+            core.info(`ok   ${image.name} ${platform}: ${res.output.split('\n')[0]}`)
           } else {
-            const msg = `smoke test of ${b.image.name} on ${platform} failed: \`${res.command}\` printed:\n${res.output}\nexpected it to contain "${b.image.smoke.expect}"`
+            const msg = `smoke test of ${image.name} on ${platform} failed: \`${res.command}\` printed:\n${res.output}\nexpected it to contain "${image.smoke.expect}"`
             core.error(msg, { title: `smoke test ${platform}` })
-            failures.push(`${b.image.name} on ${platform}`)
+            failures.push(`${image.name} on ${platform}`)
           }
         }
       }

@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import { mkdtemp, readFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { run } from '../exec.js'
@@ -15,15 +15,21 @@ export interface BuiltImage {
   manifests: PlatformManifest[]
 }
 
+/** A finished `buildx build --load`: the image and the index digest buildx reported. */
+export interface LoadedImage {
+  image: PlannedImage
+  /** From --metadata-file; undefined when buildx wrote none. */
+  reportedDigest?: string
+}
+
 /**
- * Builds one image with `docker buildx build --load` (the whole multi-platform index lands in the
- * containerd store), then reads back the index and per-platform digests that will be tested and
- * pushed. A failure names the image.
+ * Builds one image with `docker buildx build --load`: the whole multi-platform index lands in the
+ * containerd store. A failure names the image.
  */
 export async function buildImage(
   image: PlannedImage,
   opts: { builder: string; cache: CacheWiring; workspace: string; sourceDateEpoch: number }
-): Promise<BuiltImage> {
+): Promise<LoadedImage> {
   const dir = await mkdtemp(join(tmpdir(), 'gia-build-'))
   const metadataFile = join(dir, 'metadata.json')
   const args = buildCommand(image, {
@@ -35,15 +41,26 @@ export async function buildImage(
   })
   try {
     await run('docker', args, { cwd: opts.workspace })
+    const meta = JSON.parse(await readFile(metadataFile, 'utf8').catch(() => '{}')) as Record<
+      string,
+      unknown
+    >
+    return { image, reportedDigest: meta['containerimage.digest'] as string | undefined }
   } catch (e) {
     throw new Error(`build of ${image.name} (${image.origin}) failed: ${(e as Error).message}`)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
   }
-  const meta = JSON.parse(await readFile(metadataFile, 'utf8').catch(() => '{}')) as Record<
-    string,
-    unknown
-  >
+}
+
+/**
+ * Reads back the index and per-platform digests of a loaded image: what will be tested and
+ * pushed. Checks them against what buildx reported and the planned platforms.
+ */
+export async function readLoaded(loaded: LoadedImage): Promise<BuiltImage> {
+  const { image } = loaded
   const local = await localImage(image.versionTag)
-  const built = (meta['containerimage.digest'] as string | undefined) ?? local.digest
+  const built = loaded.reportedDigest ?? local.digest
   if (built !== local.digest) {
     throw new Error(
       `build of ${image.name}: buildx reported ${built} but the engine holds ${local.digest}`

@@ -53,6 +53,10 @@ export function smokeCommand(image: PlannedImage, platform: string, name: string
     name,
     '--pull',
     'never',
+    // hermetic: a version check needs no network, and skipping the bridge's veth pair takes
+    // about 0.1 s off every container start
+    '--network',
+    'none',
     '--platform',
     platform,
     image.versionTag,

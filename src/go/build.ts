@@ -30,6 +30,29 @@ export function parseGoVersionM(text: string): {
   }
 }
 
+/**
+ * Splits the output of `go version -m <file>...` into each file's section: a `<file>: <go
+ * version>` line followed by its tab-indented build information. A file missing from the output
+ * (not a Go binary) gets no section.
+ */
+export function splitGoVersionM(text: string, files: string[]): Map<string, string> {
+  const sections = new Map<string, string[]>()
+  let current: string[] | undefined
+  for (const line of text.split('\n')) {
+    if (line.startsWith('\t')) {
+      current?.push(line)
+      continue
+    }
+    const file = files.find(f => line.startsWith(`${f}: `))
+    current = undefined
+    if (file !== undefined) {
+      current = []
+      sections.set(file, current)
+    }
+  }
+  return new Map([...sections].map(([file, lines]) => [file, lines.join('\n')]))
+}
+
 /** Checks a binary's recorded GOOS/GOARCH(/GOARM/GOAMD64) against its platform. */
 export function checkBinaryPlatform(text: string, platform: string, path: string): void {
   const got = parseGoVersionM(text)
@@ -93,13 +116,21 @@ export async function runnerBuild(
       )
     }
     const ms = Date.now() - started
-    const info = await run('go', ['version', '-m', out], { cwd: goDir, silent: true })
-    checkBinaryPlatform(info.stdout, platform, out)
     // Same commit, same bytes, same timestamp: the layer is reproducible.
     await utimes(out, sourceDateEpoch, sourceDateEpoch)
     core.info(`${platform}: ${rb.main} -> ${out} (${(ms / 1000).toFixed(1)} s)`)
     return { platform, path: out, ms }
   })
+  // one `go version -m` for all binaries: a go process per binary costs more than reading them
+  const info = await run('go', ['version', '-m', ...binaries.map(b => b.path)], {
+    cwd: goDir,
+    silent: true
+  })
+  const sections = splitGoVersionM(
+    info.stdout,
+    binaries.map(b => b.path)
+  )
+  for (const b of binaries) checkBinaryPlatform(sections.get(b.path) ?? '', b.platform, b.path)
   if (rb.generatedDockerfile) {
     await writeFile(resolve(workspace, image.dockerfile), rb.generatedDockerfile)
   }
