@@ -1,7 +1,7 @@
 /**
  * `npm run bench:platforms`: wall time of the WHOLE action (the bundle, run the way the runner runs
  * it, through test/harness/runner.ts) building examples/hello's hello-cli for 1, 2, 4 and 8
- * platforms, cold and warm, three ways:
+ * platforms, cold, warm and warm on a fresh runner ("hosted"), three ways:
  *
  *   (a) cmd/hello-cli/Dockerfile.emulated: the Go stage runs on the TARGET platform, so every `go`
  *       process runs under QEMU (GO_IMAGE=127.0.0.1:5000/mirror/golang-emu:1.26, a multi-platform
@@ -10,23 +10,29 @@
  *   (c) a runner build (`main: ./cmd/hello-cli`): the action cross-compiles on the runner and
  *       packages with its generated Dockerfile on 127.0.0.1:5000/mirror/static:nonroot.
  *
- * Same inputs for every variant: a `release` event, go-gate false, push false, cache false (no
- * cache service), smoke tests on every platform (the defaults: smoke-test true, smoke-platforms
- * all), platforms in the order linux/amd64, arm64, arm/v7, 386, ppc64le, s390x, riscv64, arm/v6.
+ * Same inputs for every variant: a `release` event, go-gate false, push false, the cache on (the
+ * default: Go caches in the Actions cache, buildx type=gha) against a local cache service started
+ * for each cell (test/cache-server), smoke tests on every platform (the defaults: smoke-test true,
+ * smoke-platforms all), platforms in the order linux/amd64, arm64, arm/v7, 386, ppc64le, s390x,
+ * riscv64, arm/v6. Every run is a release of the same commit with a new version (VERSION, DATE and
+ * so the ldflags change) on a fresh copy of the example.
  *
- *   cold  fresh, empty GOPATH/GOMODCACHE/GOCACHE for the action process, `docker buildx prune
- *         -af`, the bench's earlier images removed from the engine, a fresh copy of the example;
- *   warm  right after the cold run: same Go cache dirs, builder cache kept, same commit, but a new
- *         version (a re-release: VERSION, DATE and so the ldflags change), a fresh copy again.
+ *   cold    a first run: empty GOPATH/GOMODCACHE/GOCACHE, `docker buildx prune -af`, the bench's
+ *           earlier images removed from the engine, an empty cache service (the run fills it);
+ *   warm    right after, on the same runner: Go cache dirs and builder cache kept (a self-hosted
+ *           runner, or a re-run on one machine);
+ *   hosted  then on a fresh runner, as every GitHub-hosted job is: builder cache pruned, images
+ *           removed, empty Go cache dirs; only the cache service (what the earlier runs saved)
+ *           carries over, so the Go caches are restored from it and buildx imports type=gha.
  *
  * The base images (mirror/golang, golang-emu, static) stay in the engine's store: `buildx prune`
- * does not remove images, and both cold and warm resolve them against the local registry.
+ * does not remove images, and every run resolves them against the local registry.
  *
  * Usage (root, bench up; brings the bench and, for (a), the toolchain image up if needed):
  *   npm run bench:platforms                                   everything (see --estimate)
  *   npm run bench:platforms -- --variants b,c --platforms 1,2 a subset
  *   npm run bench:platforms -- --estimate                     how long the selection takes
- *   npm run bench:platforms -- --platforms 2 --repeat 3      median of 3 cold/warm pairs
+ *   npm run bench:platforms -- --platforms 2 --repeat 3      median of 3 cold/warm/hosted runs
  *   options: --variants a,b,c  --platforms 1,2,4,8  --repeat N (each cell N times, the median is
  *   kept with every sample)  --fresh (forget earlier results instead of merging)  --no-wait (do
  *   not wait for other jest / bench runs)  --timeout-min N (per run, 120)
@@ -39,7 +45,7 @@
  * destructively: the cold setup prunes the builder cache, and so do e2e tests and `npm run bench`;
  * a build whose cache is pruned under it fails with "ERROR: failed to solve: not found".
  *
- * Results are merged by (variant, platforms, cold|warm) into .bench/platforms.json, and the whole
+ * Results are merged by (variant, platforms, mode) into .bench/platforms.json, and the whole
  * table is rewritten to .bench/platforms.md and printed. Each run's log: .bench/platforms-logs/.
  *
  * Node 24 runs this file directly (type stripping); modules are loaded through computed
@@ -63,11 +69,13 @@ import { join, relative } from 'node:path'
 import { parseArgs, promisify } from 'node:util'
 import type * as Harness from '../test/harness/runner.js'
 import type * as Events from '../test/fixtures/events.js'
+import type * as CacheServer from '../test/cache-server/server.js'
 
 const load = async <T>(path: string): Promise<T> =>
   (await import(new URL(path, import.meta.url).href)) as T
 const { runAction, ROOT } = await load<typeof Harness>('../test/harness/runner.ts')
 const { release, SHA } = await load<typeof Events>('../test/fixtures/events.ts')
+const { startCacheServer } = await load<typeof CacheServer>('../test/cache-server/server.ts')
 
 const REGISTRY = '127.0.0.1:5000'
 const REPO = `${REGISTRY}/gia-bench-platforms`
@@ -91,13 +99,21 @@ const VARIANTS = {
   c: '(c) runner build (main:)'
 } as const
 type Variant = keyof typeof VARIANTS
-type Mode = 'cold' | 'warm'
+const MODES = ['cold', 'warm', 'hosted'] as const
+type Mode = (typeof MODES)[number]
 const OTHERS = 'jest|bench.ts'
 
 const OUT_DIR = join(ROOT, '.bench')
 const JSON_FILE = join(OUT_DIR, 'platforms.json')
 const MD_FILE = join(OUT_DIR, 'platforms.md')
 const LOG_DIR = join(OUT_DIR, 'platforms-logs')
+
+/** CPU seconds spent by the whole machine since boot, idle and iowait excluded (/proc/stat). */
+function machineCpuSeconds(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1)
+  const [user, nice, system, , , irq, softirq, steal] = fields.map(Number)
+  return (user + nice + system + irq + softirq + (steal || 0)) / 100
+}
 
 /** One measured run. */
 interface Run {
@@ -117,6 +133,9 @@ interface Run {
   /** Other jest/bench processes seen while this run was measured. */
   concurrent: string[]
   load1Before: number
+  /** CPU seconds the whole machine spent during the run (every process: node, go, dockerd,
+   * containerd, BuildKit, runc, QEMU), from /proc/stat; wall time on 2 cores is at least half. */
+  cpuSeconds?: number
   log: string
   /** Seconds of every repetition (--repeat N > 1); `seconds` is then their median. */
   samples?: number[]
@@ -275,7 +294,8 @@ async function measure(
   goDir: string,
   version: string,
   others: string[],
-  suffix: string
+  suffix: string,
+  cacheEnv: Record<string, string>
 ): Promise<Run> {
   const platforms = ORDER.slice(0, n)
   const workspace = mkdtempSync(join(tmpdir(), `gia-bench-platforms-${v}${n}-`))
@@ -290,6 +310,7 @@ async function measure(
     void othersRunning().then(o => o.forEach(x => concurrent.add(x)))
   }, 5_000)
   const load1Before = loadavg()[0]
+  const cpuBefore = machineCpuSeconds()
   const started = process.hrtime.bigint()
   const r = await runAction({
     ...fx,
@@ -297,6 +318,7 @@ async function measure(
     timeoutMs,
     env: {
       ...fx.env,
+      ...cacheEnv,
       GOPATH: join(goDir, 'gopath'),
       GOMODCACHE: join(goDir, 'gopath', 'pkg', 'mod'),
       GOCACHE: join(goDir, 'gocache')
@@ -305,12 +327,12 @@ async function measure(
       images: imagesInput(v),
       platforms: platforms.join(','),
       'go-gate': 'false',
-      push: 'false',
-      cache: 'false'
+      push: 'false'
     },
     onOutput: chunk => void logChunks.push(chunk)
   })
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
+  const cpuSeconds = Math.round((machineCpuSeconds() - cpuBefore) * 10) / 10
   clearInterval(watch)
   for (const x of await othersRunning()) concurrent.add(x)
   writeFileSync(logFile, logChunks.join(''))
@@ -353,26 +375,54 @@ async function measure(
     at: new Date().toISOString(),
     concurrent: [...concurrent].map(c => c.slice(0, 160)),
     load1Before: Math.round(load1Before * 100) / 100,
+    cpuSeconds,
     log: relative(ROOT, logFile)
   }
 }
 
-/** Cold, then warm right after, for one variant and platform count; `repeat` times. */
+/** Prunes the builder cache and removes the bench's images: a runner with no local build state. */
+function freshEngine(): void {
+  removeBenchImages()
+  sh('docker', ['buildx', 'prune', '--all', '--force'])
+}
+
+/** Cold, warm and hosted, one after another, for one variant and platform count; `repeat` times. */
 async function cell(v: Variant, n: number, index: number, store: Store): Promise<void> {
-  const got: Record<Mode, Run[]> = { cold: [], warm: [] }
+  const got: Record<Mode, Run[]> = { cold: [], warm: [], hosted: [] }
   for (let rep = 1; rep <= repeat; rep++) {
     const others = await waitQuiet()
     const of = repeat > 1 ? ` (${rep}/${repeat})` : ''
-    say(`${VARIANTS[v]}, ${n} platform(s)${of}: cold (prune builder cache, fresh Go caches)`)
-    removeBenchImages()
-    sh('docker', ['buildx', 'prune', '--all', '--force'])
+    say(
+      `${VARIANTS[v]}, ${n} platform(s)${of}: cold (prune builder cache, fresh Go caches, empty cache service)`
+    )
     mkdirSync(join(OUT_DIR, 'platforms-go'), { recursive: true })
-    const goDir = mkdtempSync(join(OUT_DIR, 'platforms-go', `${v}-${n}-`))
+    const work = mkdtempSync(join(OUT_DIR, 'platforms-go', `${v}-${n}-`))
+    const server = await startCacheServer({ dir: join(work, 'cache-service') })
     try {
-      for (const mode of ['cold', 'warm'] as const) {
-        const version = `1.${index}.${(rep - 1) * 2 + (mode === 'cold' ? 0 : 1)}`
+      let goDir = ''
+      for (const [i, mode] of MODES.entries()) {
+        if (mode !== 'warm') {
+          // cold and hosted start on a runner with nothing local: no builder cache, no images of
+          // the bench, empty Go cache directories (hosted then restores them from the service)
+          freshEngine()
+          // the same path every time: a runner's Go cache paths do not change between jobs, and
+          // @actions/cache keys its entries by the paths
+          goDir = join(work, 'go')
+          removeTree(goDir)
+          mkdirSync(goDir)
+        }
+        const version = `1.${index}.${(rep - 1) * MODES.length + i}`
         const suffix = repeat > 1 ? `-${rep}` : ''
-        const run = await measure(v, n, mode, goDir, version, mode === 'cold' ? others : [], suffix)
+        const run = await measure(
+          v,
+          n,
+          mode,
+          goDir,
+          version,
+          mode === 'cold' ? others : [],
+          suffix,
+          server.env()
+        )
         got[mode].push(run)
         say(
           `${VARIANTS[v]}, ${n} platform(s)${of}, ${mode}: ${fmt(run.seconds)} s ${run.ok ? 'ok' : `FAILED: ${run.error}`}` +
@@ -386,10 +436,11 @@ async function cell(v: Variant, n: number, index: number, store: Store): Promise
         )
       }
     } finally {
-      removeTree(goDir)
+      await server.stop()
+      removeTree(work)
     }
   }
-  for (const mode of ['cold', 'warm'] as const) {
+  for (const mode of MODES) {
     // the median run (the lower middle one for an even count), with every sample's time
     const runs = got[mode]
     const sorted = [...runs].sort((x, y) => x.seconds - y.seconds)
@@ -429,7 +480,7 @@ function markdown(store: Store): string {
   out.push('| variant | run | 1 platform | 2 platforms | 4 platforms | 8 platforms | 8 vs 1 |')
   out.push('|---|---|---:|---:|---:|---:|---:|')
   for (const v of Object.keys(VARIANTS) as Variant[]) {
-    for (const m of ['cold', 'warm'] as const) {
+    for (const m of MODES) {
       const cells = COUNTS.map(n => cellText(find(store, v, n, m)))
       if (cells.every(c => c === '-')) continue
       const r81 = ratio(find(store, v, 8, m), find(store, v, 1, m))
@@ -442,23 +493,23 @@ function markdown(store: Store): string {
       '"*": another jest/bench process ran during the run.'
   )
   out.push('')
-  out.push('| amd64 + arm64 (2 platforms) | cold | warm |')
-  out.push('|---|---:|---:|')
+  out.push('| amd64 + arm64 (2 platforms) | cold | warm | hosted |')
+  out.push('|---|---:|---:|---:|')
   for (const other of ['b', 'c'] as const) {
-    const rs = (['cold', 'warm'] as const).map(m =>
-      rfmt(ratio(find(store, 'a', 2, m), find(store, other, 2, m)))
-    )
+    const rs = MODES.map(m => rfmt(ratio(find(store, 'a', 2, m), find(store, other, 2, m))))
     out.push(`| (a) vs ${VARIANTS[other].split(' ')[0]}: (a) takes | ${rs.join(' | ')} |`)
   }
   out.push('')
   out.push('Targets (issue 5):')
   out.push('')
-  const t1 = ratio(find(store, 'c', 8, 'warm'), find(store, 'c', 1, 'warm'))
-  out.push(
-    `- runner builds, warm, 8 platforms within 1.5x of 1 platform: ${rfmt(t1)} -> ${t1 === undefined ? 'not measured' : t1 <= 1.5 ? 'met' : 'NOT met'}`
-  )
+  for (const m of ['warm', 'hosted'] as const) {
+    const t1 = ratio(find(store, 'c', 8, m), find(store, 'c', 1, m))
+    out.push(
+      `- runner builds, ${m}, 8 platforms within 1.5x of 1 platform: ${rfmt(t1)} -> ${t1 === undefined ? 'not measured' : t1 <= 1.5 ? 'met' : 'NOT met'}`
+    )
+  }
   for (const other of ['b', 'c'] as const) {
-    for (const m of ['cold', 'warm'] as const) {
+    for (const m of MODES) {
       const x = ratio(find(store, 'a', 2, m), find(store, other, 2, m))
       out.push(
         `- ${VARIANTS[other].split(' ')[0]} at least 5x faster than (a) for amd64 + arm64, ${m}: ${rfmt(x)} -> ${x === undefined ? 'not measured' : x >= 5 ? 'met' : 'NOT met'}`
@@ -470,15 +521,15 @@ function markdown(store: Store): string {
     'Where the time goes (seconds per action stage; the rest is the plan, engine, QEMU and builder checks, and the post step):'
   )
   out.push('')
-  out.push('| variant | platforms | run | total | Go build | Build | Smoke test |')
-  out.push('|---|---:|---|---:|---:|---:|---:|')
+  out.push('| variant | platforms | run | total | Go build | Build | Smoke test | machine CPU s |')
+  out.push('|---|---:|---|---:|---:|---:|---:|---:|')
   for (const v of Object.keys(VARIANTS) as Variant[]) {
     for (const n of COUNTS) {
-      for (const m of ['cold', 'warm'] as const) {
+      for (const m of MODES) {
         const r = find(store, v, n, m)
         if (!r) continue
         out.push(
-          `| ${VARIANTS[v].split(' ')[0]} | ${n} | ${m} | ${cellText(r)} | ${fmt(r.stages['Go build'])} | ${fmt(r.stages['Build'])} | ${fmt(r.stages['Smoke test'])} |`
+          `| ${VARIANTS[v].split(' ')[0]} | ${n} | ${m} | ${cellText(r)} | ${fmt(r.stages['Go build'])} | ${fmt(r.stages['Build'])} | ${fmt(r.stages['Smoke test'])} | ${fmt(r.cpuSeconds)} |`
         )
       }
     }
@@ -524,7 +575,7 @@ function estimate(store: Store): { seconds: number; unknown: string[] } {
   const unknown: string[] = []
   for (const v of variants)
     for (const n of counts)
-      for (const m of ['cold', 'warm'] as const) {
+      for (const m of MODES) {
         const r = find(store, v, n, m)
         if (r) seconds += (r.seconds + 8) * repeat
         else unknown.push(key(v, n, m))
