@@ -32,6 +32,7 @@
  *   npm run bench:platforms                                   everything (see --estimate)
  *   npm run bench:platforms -- --variants b,c --platforms 1,2 a subset
  *   npm run bench:platforms -- --estimate                     how long the selection takes
+ *   npm run bench:platforms -- --table                        reprint the table from the results
  *   npm run bench:platforms -- --platforms 2 --repeat 3      median of 3 cold/warm/hosted runs
  *   options: --variants a,b,c  --platforms 1,2,4,8  --repeat N (each cell N times, the median is
  *   kept with every sample)  --fresh (forget earlier results instead of merging)  --no-wait (do
@@ -154,6 +155,7 @@ const { values: opt } = parseArgs({
     fresh: { type: 'boolean', default: false },
     'no-wait': { type: 'boolean', default: false },
     estimate: { type: 'boolean', default: false },
+    table: { type: 'boolean', default: false },
     'timeout-min': { type: 'string', default: '120' },
     repeat: { type: 'string', default: '1' }
   }
@@ -521,15 +523,17 @@ function markdown(store: Store): string {
     'Where the time goes (seconds per action stage; the rest is the plan, engine, QEMU and builder checks, and the post step):'
   )
   out.push('')
-  out.push('| variant | platforms | run | total | Go build | Build | Smoke test | machine CPU s |')
-  out.push('|---|---:|---|---:|---:|---:|---:|---:|')
+  out.push(
+    '| variant | platforms | run | total | Go cache | Go build | Build | Smoke test | machine CPU s |'
+  )
+  out.push('|---|---:|---|---:|---:|---:|---:|---:|---:|')
   for (const v of Object.keys(VARIANTS) as Variant[]) {
     for (const n of COUNTS) {
       for (const m of MODES) {
         const r = find(store, v, n, m)
         if (!r) continue
         out.push(
-          `| ${VARIANTS[v].split(' ')[0]} | ${n} | ${m} | ${cellText(r)} | ${fmt(r.stages['Go build'])} | ${fmt(r.stages['Build'])} | ${fmt(r.stages['Smoke test'])} | ${fmt(r.cpuSeconds)} |`
+          `| ${VARIANTS[v].split(' ')[0]} | ${n} | ${m} | ${cellText(r)} | ${fmt(r.stages['Go cache'])} | ${fmt(r.stages['Go build'])} | ${fmt(r.stages['Build'])} | ${fmt(r.stages['Smoke test'])} | ${fmt(r.cpuSeconds)} |`
         )
       }
     }
@@ -593,6 +597,12 @@ say(
       : `earlier results cover ${(est.seconds / 60).toFixed(0)} min; no estimate for ${est.unknown.join(' ')}`)
 )
 if (opt.estimate) process.exit(0)
+if (opt.table) {
+  // rewrite .bench/platforms.md from the stored results and print it; nothing is measured
+  save(store)
+  process.stdout.write(markdown(store))
+  process.exit(0)
+}
 
 say('bench: Docker engine, buildx, QEMU, local registry (scripts/bench-up.sh)')
 execFileSync('bash', [join(ROOT, 'scripts/bench-up.sh')], {
