@@ -7,7 +7,7 @@ import { cpSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { ROOT } from '../harness/runner.js'
+import { ROOT, type ActionRun } from '../harness/runner.js'
 
 /** The registry without auth. */
 export const REGISTRY = '127.0.0.1:5000'
@@ -53,6 +53,16 @@ export function exampleWorkspace(name: string): string {
 /** Runs docker with an argument array and returns stdout (throws with stderr on failure). */
 export function docker(args: string[]): string {
   return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+}
+
+/** The full references a run planned (its `tags` output; none when it did not get that far). */
+export function tagsOf(r: ActionRun | undefined): string[] {
+  return (r?.main.outputs['tags'] ?? '').split('\n').filter(Boolean)
+}
+
+/** Removes images from the engine's store; references it does not hold are ignored. */
+export function removeImages(refs: string[]): void {
+  if (refs.length > 0) docker(['image', 'rm', '--force', ...refs])
 }
 
 /** The tags of a repository in a registry ([] when it has none), over the registry's HTTP API. */

@@ -21,7 +21,7 @@ import { join } from 'node:path'
 import { startCacheServer, type CacheServer, type CacheStats } from '../cache-server/server.js'
 import { release, type EventFixture } from '../fixtures/events.js'
 import { ROOT, runAction, type ActionRun } from '../harness/runner.js'
-import { docker, REGISTRY, requireBench, uniqueRepo } from './bench.js'
+import { docker, REGISTRY, removeImages, requireBench, tagsOf, uniqueRepo } from './bench.js'
 
 const MINUTES = 60_000
 const PLATFORMS = 'linux/amd64,linux/arm64'
@@ -69,9 +69,7 @@ function freshGo(base: string): Record<string, string> {
 /** Drops the local BuildKit cache and the loaded images, so only the gha cache can help. */
 function coldBuilder(tags: string[]): void {
   docker(['buildx', 'prune', '--all', '--force'])
-  if (tags.length > 0) {
-    execFileSync('docker', ['image', 'rm', '--force', ...tags], { stdio: 'ignore' })
-  }
+  removeImages(tags)
 }
 
 function stageMs(r: ActionRun, name: string): number {
@@ -246,8 +244,7 @@ describe('two runs on an unchanged example, one cache service, no local build ca
 
   afterAll(async () => {
     await server?.stop()
-    if (tags.length > 0)
-      execFileSync('docker', ['image', 'rm', '--force', ...tags], { stdio: 'ignore' })
+    removeImages(tags)
     emptyDir(base)
     rmSync(base, { recursive: true, force: true })
   })
@@ -437,8 +434,7 @@ describe('cache off or unavailable', () => {
   const image = () => `${REGISTRY}/${uniqueRepo('nocache')}/hello-cli`
   const loaded: string[] = []
   afterAll(() => {
-    if (loaded.length > 0)
-      execFileSync('docker', ['image', 'rm', '--force', ...loaded], { stdio: 'ignore' })
+    removeImages(loaded)
   })
 
   it(
@@ -463,7 +459,7 @@ describe('cache off or unavailable', () => {
           }
         })
         expect(r.main.annotations.filter(a => a.command !== 'notice')).toEqual([])
-        loaded.push(...r.main.outputs.tags.split('\n').filter(Boolean))
+        loaded.push(...tagsOf(r))
         expect(r.main.exitCode).toBe(0)
         expect(stageStatus(r, 'Go cache')).toBe('skipped')
         expect(stageStatus(r, 'Go gate')).toBe('ok')
@@ -499,7 +495,7 @@ describe('cache off or unavailable', () => {
             push: 'false'
           }
         })
-        loaded.push(...r.main.outputs.tags.split('\n').filter(Boolean))
+        loaded.push(...tagsOf(r))
         expect(r.main.exitCode).toBe(0)
         const warnings = r.main.annotations.filter(a => a.command === 'warning').map(a => a.message)
         expect(warnings).toEqual(

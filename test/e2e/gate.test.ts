@@ -4,14 +4,13 @@
  * the annotations must name workspace-relative paths, not Go's.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { execFileSync } from 'node:child_process'
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startCacheServer } from '../cache-server/server.js'
 import { release } from '../fixtures/events.js'
 import { ROOT, runAction, type ActionRun, type WorkflowCommand } from '../harness/runner.js'
-import { REGISTRY, registryTags, requireBench, uniqueRepo } from './bench.js'
+import { REGISTRY, registryTags, removeImages, requireBench, tagsOf, uniqueRepo } from './bench.js'
 
 const MINUTES = 60_000
 
@@ -20,8 +19,7 @@ beforeAll(() => requireBench())
 /** Images a test loaded into the engine, removed at the end. */
 const loaded: string[] = []
 afterAll(() => {
-  if (loaded.length > 0)
-    execFileSync('docker', ['image', 'rm', '--force', ...loaded], { stdio: 'ignore' })
+  removeImages(loaded)
 })
 
 /** A workspace holding examples/hello in app/, with `edit` applied to app/<file>. */
@@ -242,7 +240,7 @@ it(
       workspace: workspace({ [GREET]: misformat }),
       inputs: inputs(repo, { 'go-gate': 'false' })
     })
-    loaded.push(...r.main.outputs.tags.split('\n').filter(Boolean))
+    loaded.push(...tagsOf(r))
     expect(errors(r)).toEqual([])
     expect(r.main.exitCode).toBe(0)
     expect(stages(r)).toMatchObject({

@@ -11,11 +11,12 @@ import type { AddressInfo } from 'node:net'
 import { runAction, type ActionRun } from '../harness/runner.js'
 import { release } from '../fixtures/events.js'
 import {
-  docker,
   exampleWorkspace,
   registryTags,
   remoteIndex,
+  removeImages,
   requireBench,
+  tagsOf,
   uniqueRepo
 } from './bench.js'
 
@@ -105,7 +106,7 @@ describe('one registry error on each tag', () => {
   }, 15 * MINUTES)
   afterAll(async () => {
     await registry?.close()
-    docker(['image', 'rm', '--force', ...(r?.main.outputs.tags ?? '').split('\n').filter(Boolean)])
+    removeImages(tagsOf(r))
   })
 
   it('is retried, with a warning naming the operation and the error, and the run succeeds', () => {
@@ -148,7 +149,7 @@ describe('a registry that keeps failing', () => {
   }, 15 * MINUTES)
   afterAll(async () => {
     await registry?.close()
-    docker(['image', 'rm', '--force', ...(r?.main.outputs.tags ?? '').split('\n').filter(Boolean)])
+    removeImages(tagsOf(r))
   })
 
   it('fails the run after three attempts, naming the tag, and never tags latest', async () => {
