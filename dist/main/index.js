@@ -38896,7 +38896,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6130);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4216);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -38905,7 +38905,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6130:
+/***/ 4216:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -42550,12 +42550,7 @@ function latestMayMove(current, next) {
  * last, and only where it does not move backwards.
  */
 async function pushAll(built, version) {
-    const results = built.map(b => ({
-        name: b.image.name,
-        digest: b.digest,
-        platforms: b.manifests.map(m => ({ platform: m.platform, digest: m.digest, size: m.size })),
-        pushedTags: []
-    }));
+    const results = built.map(b => ({ name: b.image.name, pushedTags: [] }));
     for (const [i, b] of built.entries()) {
         for (const tag of b.image.tags.filter(t => !t.endsWith(':latest'))) {
             await pushTag(tag);
@@ -99433,6 +99428,21 @@ async function saveGoCache() {
     }
 }
 
+;// CONCATENATED MODULE: ./src/limit.ts
+/** Runs fn over items, at most n at a time; results in the items' order. */
+async function limit(items, n, fn) {
+    const out = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const i = next++;
+            out[i] = await fn(items[i]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/plan/runnerBuild.ts
 /** The default `-ldflags` of a runner build (goreleaser's, plus no build ID). */
 const DEFAULT_LDFLAGS = '-s -w -buildid= -X main.version={{.Version}} -X main.commit={{.Commit}} -X main.date={{.Date}}';
@@ -99493,6 +99503,7 @@ function generatedDockerfile(baseImage, binary, labels) {
 
 
 
+
 /** What `go version -m` says a binary was built for. */
 function parseGoVersionM(text) {
     const setting = (name) => new RegExp(`^\\s*build\\s+${name}=(\\S+)`, 'm').exec(text)?.[1];
@@ -99540,19 +99551,6 @@ function checkBinaryPlatform(text, platform, path) {
         problems.push(`GOAMD64=${got.goamd64}`);
     if (problems.length > 0)
         throw new Error(`${path} is not a ${platform} binary: ${problems.join(', ')}`);
-}
-/** Runs fn over items, at most n at a time; results in the items' order. */
-async function limit(items, n, fn) {
-    const out = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const i = next++;
-            out[i] = await fn(items[i]);
-        }
-    };
-    await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
-    return out;
 }
 /**
  * Cross-compiles a runner build's package for every planned platform (several at once, sharing
@@ -99698,6 +99696,7 @@ async function goGate(dir, workspace, testArgs) {
 }
 
 ;// CONCATENATED MODULE: ./src/executor.ts
+
 
 
 

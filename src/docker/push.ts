@@ -65,17 +65,15 @@ export function latestMayMove(current: string | undefined, next: string): boolea
   return !semver.gt(a, b)
 }
 
+/** What the push did for one image: the tags it pushed, and why `latest` stayed if it did. */
+export type PushResult = Pick<ImageResult, 'name' | 'pushedTags' | 'latestNote'>
+
 /**
  * Pushes every image: version tags first (each verified against what was tested), then `latest`
  * last, and only where it does not move backwards.
  */
-export async function pushAll(built: BuiltImage[], version: string): Promise<ImageResult[]> {
-  const results: ImageResult[] = built.map(b => ({
-    name: b.image.name,
-    digest: b.digest,
-    platforms: b.manifests.map(m => ({ platform: m.platform, digest: m.digest, size: m.size })),
-    pushedTags: []
-  }))
+export async function pushAll(built: BuiltImage[], version: string): Promise<PushResult[]> {
+  const results: PushResult[] = built.map(b => ({ name: b.image.name, pushedTags: [] }))
   for (const [i, b] of built.entries()) {
     for (const tag of b.image.tags.filter(t => !t.endsWith(':latest'))) {
       await pushTag(tag)

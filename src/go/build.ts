@@ -2,6 +2,7 @@ import * as core from '@actions/core'
 import { mkdir, utimes, writeFile } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { join, resolve } from 'node:path'
+import { limit } from '../limit.js'
 import { run } from '../exec.js'
 import type { PlannedImage } from '../plan/plan.js'
 import { goEnvFor } from '../plan/runnerBuild.js'
@@ -65,24 +66,6 @@ export function checkBinaryPlatform(text: string, platform: string, path: string
   if (want['GOAMD64'] && got.goamd64 !== want['GOAMD64']) problems.push(`GOAMD64=${got.goamd64}`)
   if (problems.length > 0)
     throw new Error(`${path} is not a ${platform} binary: ${problems.join(', ')}`)
-}
-
-/** Runs fn over items, at most n at a time; results in the items' order. */
-export async function limit<T, R>(
-  items: T[],
-  n: number,
-  fn: (item: T) => Promise<R>
-): Promise<R[]> {
-  const out: R[] = new Array(items.length)
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++
-      out[i] = await fn(items[i])
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker))
-  return out
 }
 
 /**
