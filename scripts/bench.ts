@@ -110,6 +110,15 @@ const images = [`${REGISTRY}/${repo}/hello-cli`, `${REGISTRY}/${repo}/hello-web`
 const version = `1.2.3-bench.${Date.now().toString(36)}`
 const fx = release(`v${version}`)
 
+/** Removes the bench's images (version and latest of both) from the engine. */
+function removeImages(): void {
+  execFileSync(
+    'docker',
+    ['image', 'rm', '--force', ...images.flatMap(i => [`${i}:${version}`, `${i}:latest`])],
+    { stdio: 'ignore' }
+  )
+}
+
 async function measure(
   phase: 'cold' | 'warm',
   server: Awaited<ReturnType<typeof startCacheServer>>
@@ -119,11 +128,7 @@ async function measure(
   cpSync(join(ROOT, 'examples', 'hello'), workspace, { recursive: true })
   emptyDir(goBase)
   sh('docker', ['buildx', 'prune', '--all', '--force'])
-  execFileSync(
-    'docker',
-    ['image', 'rm', '--force', ...images.flatMap(i => [`${i}:${version}`, `${i}:latest`])],
-    { stdio: 'ignore' }
-  )
+  removeImages()
   server.resetStats()
   await settle()
   say(`${phase}: running`)
@@ -207,11 +212,7 @@ try {
     }
   }
 } finally {
-  execFileSync(
-    'docker',
-    ['image', 'rm', '--force', ...images.flatMap(i => [`${i}:${version}`, `${i}:latest`])],
-    { stdio: 'ignore' }
-  )
+  removeImages()
   emptyDir(base)
   rmSync(base, { recursive: true, force: true })
 }
