@@ -1,5 +1,11 @@
 import { describe, expect, it, jest } from '@jest/globals'
-import { checkBinaryPlatform, parseGoVersionM, splitGoVersionM } from '../src/go/build.js'
+import {
+  checkBinaryPlatform,
+  compiledPackages,
+  parseGoVersionM,
+  splitGoVersionM
+} from '../src/go/build.js'
+import { renderPlanText } from '../src/plan/render.js'
 import { buildPlan } from '../src/plan/plan.js'
 import { generatedDockerfile, goEnvFor, renderLdflags } from '../src/plan/runnerBuild.js'
 import { parseDockerfile } from '../src/plan/dockerfile.js'
@@ -224,5 +230,72 @@ describe('runner build helpers', () => {
     expect(() => checkBinaryPlatform(sections.get(files[2]) ?? '', 'linux/386', files[2])).toThrow(
       'is not a linux/386 binary'
     )
+  })
+})
+
+describe('the gate builds like the runner builds', () => {
+  const runnerImages = '- name: ghcr.io/acme/app\n  main: ./cmd/app\n- name: ghcr.io/acme/web'
+  const web = opts({ Dockerfile: 'FROM scratch\n' })
+  const gateOf = (inputs: Record<string, string>, cgoEnabled?: string) =>
+    buildPlan(inputsFor(inputs), contextOf(release('v1.0.0')), { ...web, cgoEnabled }).goGate
+
+  it('vets and tests with -trimpath and CGO_ENABLED=0 when an image is a runner build', () => {
+    const gate = gateOf({ images: runnerImages, 'go-test-args': './... -count=1' })
+    expect(gate).toMatchObject({
+      enabled: true,
+      testArgs: ['./...', '-count=1'],
+      buildFlags: ['-trimpath'],
+      env: { CGO_ENABLED: '0' }
+    })
+    expect(gate.note).toBe(
+      '-trimpath, CGO_ENABLED=0 as the runner builds of ghcr.io/acme/app, to share their build cache'
+    )
+    const plan = buildPlan(inputsFor({ images: runnerImages }), contextOf(release()), web)
+    expect(renderPlanText(plan)).toContain(`(${plan.goGate.note})`)
+  })
+
+  it("keeps the job's CGO_ENABLED, and cgo for -race, -msan and -asan", () => {
+    expect(gateOf({ images: runnerImages }, '1')).toMatchObject({
+      buildFlags: ['-trimpath'],
+      env: {}
+    })
+    expect(gateOf({ images: runnerImages }, '1').note).toContain(
+      "CGO_ENABLED=1 from the job's environment"
+    )
+    for (const flag of ['-race', '--race', '-msan', '-asan', '-race=true']) {
+      const gate = gateOf({ images: runnerImages, 'go-test-args': `${flag} ./...` })
+      expect(gate).toMatchObject({ buildFlags: ['-trimpath'], env: {} })
+      expect(gate.note).toContain(`cgo left on for ${flag}`)
+    }
+    // -racex is no race flag
+    expect(gateOf({ images: runnerImages, 'go-test-args': '-run=-racex' }).env).toEqual({
+      CGO_ENABLED: '0'
+    })
+  })
+
+  it('leaves the gate as it is without a runner build, or when it is off', () => {
+    const cases: Record<string, string>[] = [
+      { image: 'ghcr.io/acme/web' },
+      { images: runnerImages, 'go-gate': 'false' }
+    ]
+    for (const inputs of cases) {
+      expect(gateOf(inputs)).toMatchObject({ buildFlags: [], env: {}, note: '' })
+    }
+  })
+
+  it('counts the packages `go build -v` compiled, not its download lines', () => {
+    const stderr = [
+      'go: downloading golang.org/x/text v0.35.0',
+      'internal/goarch',
+      'golang.org/x/text/internal/tag',
+      'example.com/hello/cmd/hello-cli',
+      ''
+    ].join('\n')
+    expect(compiledPackages(stderr)).toEqual([
+      'internal/goarch',
+      'golang.org/x/text/internal/tag',
+      'example.com/hello/cmd/hello-cli'
+    ])
+    expect(compiledPackages('')).toEqual([])
   })
 })

@@ -71,7 +71,7 @@ export async function execute(
 
   if (plan.goGate.enabled) {
     await stage(results, 'Go gate', async () => {
-      await goGate(goDir, workspace, plan.goGate.testArgs)
+      await goGate(goDir, workspace, plan.goGate)
     })
   } else skipped(results, 'Go gate', 'go-gate: false')
 

@@ -30,7 +30,8 @@ export async function run(): Promise<void> {
       commitDate,
       now: new Date(),
       nodeArch: process.arch,
-      dockerfiles
+      dockerfiles,
+      cgoEnabled: process.env['CGO_ENABLED']
     })
     const planned = plan
     await core.group('Plan', async () => core.info(renderPlanText(planned)))

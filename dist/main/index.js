@@ -99504,6 +99504,13 @@ function generatedDockerfile(baseImage, binary, labels) {
 
 
 
+/** The package paths `go build -v` prints as it compiles them (its other lines start `go: `). */
+function compiledPackages(stderr) {
+    return stderr
+        .split('\n')
+        .map(l => l.trim())
+        .filter(l => l !== '' && !l.startsWith('go: ') && !l.startsWith('#') && !/\s/.test(l));
+}
 /** What `go version -m` says a binary was built for. */
 function parseGoVersionM(text) {
     const setting = (name) => new RegExp(`^\\s*build\\s+${name}=(\\S+)`, 'm').exec(text)?.[1];
@@ -99567,12 +99574,10 @@ async function runnerBuild(image, goDir, workspace, sourceDateEpoch) {
         const out = (0,external_node_path_namespaceObject.join)(context, platform, rb.binary);
         await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.join)(context, platform), { recursive: true });
         const started = Date.now();
+        let compiled;
         try {
-            await exec_run('go', ['build', '-trimpath', `-ldflags=${rb.ldflags}`, '-o', out, rb.main], {
-                cwd: goDir,
-                env: goEnvFor(platform),
-                silent: true
-            });
+            const res = await exec_run('go', ['build', '-v', '-trimpath', `-ldflags=${rb.ldflags}`, '-o', out, rb.main], { cwd: goDir, env: goEnvFor(platform), silent: true });
+            compiled = compiledPackages(res.stderr);
         }
         catch (e) {
             throw new Error(`go build of ${rb.main} for ${platform} (${image.name}) failed: ${e.message}`);
@@ -99580,8 +99585,9 @@ async function runnerBuild(image, goDir, workspace, sourceDateEpoch) {
         const ms = Date.now() - started;
         // Same commit, same bytes, same timestamp: the layer is reproducible.
         await (0,promises_namespaceObject.utimes)(out, sourceDateEpoch, sourceDateEpoch);
-        core_info(`${platform}: ${rb.main} -> ${out} (${(ms / 1000).toFixed(1)} s)`);
-        return { platform, path: out, ms };
+        const n = compiled.length;
+        core_info(`${platform}: ${rb.main} -> ${out} (${(ms / 1000).toFixed(1)} s, ${n} package${n === 1 ? '' : 's'} compiled)`);
+        return { platform, path: out, ms, compiled };
     });
     // one `go version -m` for all binaries: a go process per binary costs more than reading them
     const info = await exec_run('go', ['version', '-m', ...binaries.map(b => b.path)], {
@@ -99636,10 +99642,11 @@ function annotate(problems, title) {
     }
 }
 /**
- * The Go gate, in `dir`: `gofmt -l` (vendor excluded), `go vet ./...`, `go test <args>`. Each
- * failure becomes annotations and an Error naming the step.
+ * The Go gate, in `dir`: `gofmt -l` (vendor excluded), `go vet ./...`, `go test <args>`, vet and
+ * test with the plan's build flags and environment. Each failure becomes annotations and an Error
+ * naming the step.
  */
-async function goGate(dir, workspace, testArgs) {
+async function goGate(dir, workspace, gate) {
     const version = await exec_run('go', ['version'], {
         cwd: dir,
         silent: true,
@@ -99681,12 +99688,21 @@ async function goGate(dir, workspace, testArgs) {
         }
     }
     core_info('gofmt: clean');
-    const vet = await exec_run('go', ['vet', './...'], { cwd: dir, allowFailure: true });
+    const env = gate.env;
+    const vet = await exec_run('go', ['vet', ...gate.buildFlags, './...'], {
+        cwd: dir,
+        env,
+        allowFailure: true
+    });
     if (vet.exitCode !== 0) {
         annotate(parseGoProblems(vet.stderr + vet.stdout, dir, workspace, dirs), 'go vet');
         throw new Error(`go-gate: go vet failed:\n${(vet.stderr || vet.stdout).trim().split('\n').slice(-15).join('\n')}`);
     }
-    const test = await exec_run('go', ['test', ...testArgs], { cwd: dir, allowFailure: true });
+    const test = await exec_run('go', ['test', ...gate.buildFlags, ...gate.testArgs], {
+        cwd: dir,
+        env,
+        allowFailure: true
+    });
     if (test.exitCode !== 0) {
         annotate(parseGoProblems(test.stdout + test.stderr, dir, workspace, dirs), 'go test');
         const tail = (test.stdout + test.stderr).trim().split('\n').slice(-20).join('\n');
@@ -99753,7 +99769,7 @@ async function execute(plan, inputs, ctx, results) {
         skipped(results, 'Go cache', plan.cache ? 'no Go step (go-gate: false, no runner build)' : 'cache: false');
     if (plan.goGate.enabled) {
         await stage(results, 'Go gate', async () => {
-            await goGate(goDir, workspace, plan.goGate.testArgs);
+            await goGate(goDir, workspace, plan.goGate);
         });
     }
     else
@@ -100813,16 +100829,50 @@ function buildPlan(inputs, ctx, opts) {
         dryRun: inputs.dryRun,
         runnerPlatform: runner,
         qemu,
-        goGate: {
-            enabled: inputs.goGate,
-            workingDirectory: external_node_path_namespaceObject.posix.normalize(inputs.goWorkingDirectory),
-            testArgs: inputs.goTestArgs
-        },
+        goGate: goGatePlan(inputs, images, opts.cgoEnabled),
         cache: inputs.cache,
         registries: unique(images.map(i => i.registry)),
         warnings,
         fileWarnings,
         sourceDateEpoch: Math.floor(Date.parse(metadata.date) / 1000)
+    };
+}
+/**
+ * The gate builds the way the runner builds do (`-trimpath`, and `CGO_ENABLED=0` unless the job
+ * sets CGO_ENABLED or a test flag needs cgo), so its compiled packages are the very cache entries
+ * the runner builds look up: the runner's own platform then only links. With other flags every
+ * package would be compiled twice for that platform (measured: 77 packages for examples/hello).
+ */
+function goGatePlan(inputs, images, cgoEnabled) {
+    const gate = {
+        enabled: inputs.goGate,
+        workingDirectory: external_node_path_namespaceObject.posix.normalize(inputs.goWorkingDirectory),
+        testArgs: inputs.goTestArgs
+    };
+    const runner = images.filter(i => i.runnerBuild);
+    if (!inputs.goGate || runner.length === 0)
+        return { ...gate, buildFlags: [], env: {}, note: '' };
+    const why = `as the runner builds of ${runner.map(i => i.name).join(', ')}, to share their build cache`;
+    const cgoFlag = inputs.goTestArgs.find(a => /^--?(race|msan|asan)(=true)?$/.test(a));
+    if (cgoEnabled !== undefined && cgoEnabled !== '')
+        return {
+            ...gate,
+            buildFlags: ['-trimpath'],
+            env: {},
+            note: `-trimpath ${why}; CGO_ENABLED=${cgoEnabled} from the job's environment`
+        };
+    if (cgoFlag)
+        return {
+            ...gate,
+            buildFlags: ['-trimpath'],
+            env: {},
+            note: `-trimpath ${why}; cgo left on for ${cgoFlag}`
+        };
+    return {
+        ...gate,
+        buildFlags: ['-trimpath'],
+        env: { CGO_ENABLED: '0' },
+        note: `-trimpath, CGO_ENABLED=0 ${why}`
     };
 }
 /** The build-cache scope of an image: its name, made safe for a cache key. */
@@ -100862,7 +100912,7 @@ function renderPlanText(plan) {
         [
             'go gate',
             plan.goGate.enabled
-                ? `gofmt, go vet, go test ${plan.goGate.testArgs.join(' ')} in ${plan.goGate.workingDirectory}`
+                ? `gofmt, go vet, go test ${plan.goGate.testArgs.join(' ')} in ${plan.goGate.workingDirectory}${plan.goGate.note ? ` (${plan.goGate.note})` : ''}`
                 : 'off'
         ],
         ['cache', plan.cache ? 'Go caches + buildx type=gha' : 'off'],
@@ -101060,7 +101110,8 @@ async function main_run() {
             commitDate,
             now: new Date(),
             nodeArch: process.arch,
-            dockerfiles
+            dockerfiles,
+            cgoEnabled: process.env['CGO_ENABLED']
         });
         const planned = plan;
         await group('Plan', async () => core_info(renderPlanText(planned)));

@@ -12,6 +12,16 @@ export interface BuiltBinary {
   platform: string
   path: string
   ms: number
+  /** Packages compiled for it (not found in the Go build cache), from `go build -v`. */
+  compiled: string[]
+}
+
+/** The package paths `go build -v` prints as it compiles them (its other lines start `go: `). */
+export function compiledPackages(stderr: string): string[] {
+  return stderr
+    .split('\n')
+    .map(l => l.trim())
+    .filter(l => l !== '' && !l.startsWith('go: ') && !l.startsWith('#') && !/\s/.test(l))
 }
 
 /** What `go version -m` says a binary was built for. */
@@ -87,12 +97,14 @@ export async function runnerBuild(
     const out = join(context, platform, rb.binary)
     await mkdir(join(context, platform), { recursive: true })
     const started = Date.now()
+    let compiled: string[]
     try {
-      await run('go', ['build', '-trimpath', `-ldflags=${rb.ldflags}`, '-o', out, rb.main], {
-        cwd: goDir,
-        env: goEnvFor(platform),
-        silent: true
-      })
+      const res = await run(
+        'go',
+        ['build', '-v', '-trimpath', `-ldflags=${rb.ldflags}`, '-o', out, rb.main],
+        { cwd: goDir, env: goEnvFor(platform), silent: true }
+      )
+      compiled = compiledPackages(res.stderr)
     } catch (e) {
       throw new Error(
         `go build of ${rb.main} for ${platform} (${image.name}) failed: ${(e as Error).message}`
@@ -101,8 +113,11 @@ export async function runnerBuild(
     const ms = Date.now() - started
     // Same commit, same bytes, same timestamp: the layer is reproducible.
     await utimes(out, sourceDateEpoch, sourceDateEpoch)
-    core.info(`${platform}: ${rb.main} -> ${out} (${(ms / 1000).toFixed(1)} s)`)
-    return { platform, path: out, ms }
+    const n = compiled.length
+    core.info(
+      `${platform}: ${rb.main} -> ${out} (${(ms / 1000).toFixed(1)} s, ${n} package${n === 1 ? '' : 's'} compiled)`
+    )
+    return { platform, path: out, ms, compiled }
   })
   // one `go version -m` for all binaries: a go process per binary costs more than reading them
   const info = await run('go', ['version', '-m', ...binaries.map(b => b.path)], {

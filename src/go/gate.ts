@@ -2,6 +2,7 @@ import * as core from '@actions/core'
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { run } from '../exec.js'
+import type { GoGatePlan } from '../plan/plan.js'
 
 /** A compiler, vet or test message with a position. */
 export interface GoProblem {
@@ -51,13 +52,14 @@ function annotate(problems: GoProblem[], title: string): void {
 }
 
 /**
- * The Go gate, in `dir`: `gofmt -l` (vendor excluded), `go vet ./...`, `go test <args>`. Each
- * failure becomes annotations and an Error naming the step.
+ * The Go gate, in `dir`: `gofmt -l` (vendor excluded), `go vet ./...`, `go test <args>`, vet and
+ * test with the plan's build flags and environment. Each failure becomes annotations and an Error
+ * naming the step.
  */
 export async function goGate(
   dir: string,
   workspace: string,
-  testArgs: string[]
+  gate: Pick<GoGatePlan, 'testArgs' | 'buildFlags' | 'env'>
 ): Promise<{ goVersion: string }> {
   const version = await run('go', ['version'], {
     cwd: dir,
@@ -103,7 +105,12 @@ export async function goGate(
   }
   core.info('gofmt: clean')
 
-  const vet = await run('go', ['vet', './...'], { cwd: dir, allowFailure: true })
+  const env = gate.env
+  const vet = await run('go', ['vet', ...gate.buildFlags, './...'], {
+    cwd: dir,
+    env,
+    allowFailure: true
+  })
   if (vet.exitCode !== 0) {
     annotate(parseGoProblems(vet.stderr + vet.stdout, dir, workspace, dirs), 'go vet')
     throw new Error(
@@ -111,7 +118,11 @@ export async function goGate(
     )
   }
 
-  const test = await run('go', ['test', ...testArgs], { cwd: dir, allowFailure: true })
+  const test = await run('go', ['test', ...gate.buildFlags, ...gate.testArgs], {
+    cwd: dir,
+    env,
+    allowFailure: true
+  })
   if (test.exitCode !== 0) {
     annotate(parseGoProblems(test.stdout + test.stderr, dir, workspace, dirs), 'go test')
     const tail = (test.stdout + test.stderr).trim().split('\n').slice(-20).join('\n')

@@ -91,7 +91,7 @@ export interface Plan {
   /** The runner's own platform. */
   runnerPlatform: string
   qemu: { mode: Tristate; platforms: string[]; reason: string }
-  goGate: { enabled: boolean; workingDirectory: string; testArgs: string[] }
+  goGate: GoGatePlan
   cache: boolean
   /** Distinct registries of the images, for login. */
   registries: string[]
@@ -103,6 +103,19 @@ export interface Plan {
   sourceDateEpoch: number
 }
 
+/** The Go gate: where it runs and how it builds. */
+export interface GoGatePlan {
+  enabled: boolean
+  workingDirectory: string
+  testArgs: string[]
+  /** Build flags of `go vet` and `go test` (before the test args). */
+  buildFlags: string[]
+  /** Environment of `go vet` and `go test`, over the job's. */
+  env: Record<string, string>
+  /** Why buildFlags and env are what they are; empty when they are empty. */
+  note: string
+}
+
 /** Facts from outside inputs and context. */
 export interface PlanOptions {
   /** Commit date from git, if known. */
@@ -112,6 +125,8 @@ export interface PlanOptions {
   nodeArch: string
   /** The text of each planned Dockerfile by its workspace-relative path (see dockerfilePaths). */
   dockerfiles: Record<string, string | undefined>
+  /** CGO_ENABLED of the job's environment, when set. */
+  cgoEnabled?: string
 }
 
 /** The workspace-relative Dockerfile path of every image that has one, for the caller to read. */
@@ -336,16 +351,54 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
     dryRun: inputs.dryRun,
     runnerPlatform: runner,
     qemu,
-    goGate: {
-      enabled: inputs.goGate,
-      workingDirectory: path.normalize(inputs.goWorkingDirectory),
-      testArgs: inputs.goTestArgs
-    },
+    goGate: goGatePlan(inputs, images, opts.cgoEnabled),
     cache: inputs.cache,
     registries: unique(images.map(i => i.registry)),
     warnings,
     fileWarnings,
     sourceDateEpoch: Math.floor(Date.parse(metadata.date) / 1000)
+  }
+}
+
+/**
+ * The gate builds the way the runner builds do (`-trimpath`, and `CGO_ENABLED=0` unless the job
+ * sets CGO_ENABLED or a test flag needs cgo), so its compiled packages are the very cache entries
+ * the runner builds look up: the runner's own platform then only links. With other flags every
+ * package would be compiled twice for that platform (measured: 77 packages for examples/hello).
+ */
+export function goGatePlan(
+  inputs: Inputs,
+  images: PlannedImage[],
+  cgoEnabled: string | undefined
+): GoGatePlan {
+  const gate = {
+    enabled: inputs.goGate,
+    workingDirectory: path.normalize(inputs.goWorkingDirectory),
+    testArgs: inputs.goTestArgs
+  }
+  const runner = images.filter(i => i.runnerBuild)
+  if (!inputs.goGate || runner.length === 0) return { ...gate, buildFlags: [], env: {}, note: '' }
+  const why = `as the runner builds of ${runner.map(i => i.name).join(', ')}, to share their build cache`
+  const cgoFlag = inputs.goTestArgs.find(a => /^--?(race|msan|asan)(=true)?$/.test(a))
+  if (cgoEnabled !== undefined && cgoEnabled !== '')
+    return {
+      ...gate,
+      buildFlags: ['-trimpath'],
+      env: {},
+      note: `-trimpath ${why}; CGO_ENABLED=${cgoEnabled} from the job's environment`
+    }
+  if (cgoFlag)
+    return {
+      ...gate,
+      buildFlags: ['-trimpath'],
+      env: {},
+      note: `-trimpath ${why}; cgo left on for ${cgoFlag}`
+    }
+  return {
+    ...gate,
+    buildFlags: ['-trimpath'],
+    env: { CGO_ENABLED: '0' },
+    note: `-trimpath, CGO_ENABLED=0 ${why}`
   }
 }
 

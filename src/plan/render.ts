@@ -20,7 +20,7 @@ export function renderPlanText(plan: Plan): string {
     [
       'go gate',
       plan.goGate.enabled
-        ? `gofmt, go vet, go test ${plan.goGate.testArgs.join(' ')} in ${plan.goGate.workingDirectory}`
+        ? `gofmt, go vet, go test ${plan.goGate.testArgs.join(' ')} in ${plan.goGate.workingDirectory}${plan.goGate.note ? ` (${plan.goGate.note})` : ''}`
         : 'off'
     ],
     ['cache', plan.cache ? 'Go caches + buildx type=gha' : 'off'],

@@ -3,6 +3,9 @@
  * binaries in the TARGETPLATFORM layout, a generated Dockerfile, and reproducible digests.
  */
 import { beforeAll, expect, it } from '@jest/globals'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { runAction, type ActionRun } from '../harness/runner.js'
 import { release, SHA } from '../fixtures/events.js'
 import {
@@ -10,8 +13,10 @@ import {
   exampleWorkspace,
   remoteIndex,
   REGISTRY,
+  removeImages,
   requireBench,
   runPublished,
+  tagsOf,
   uniqueRepo
 } from './bench.js'
 
@@ -88,6 +93,58 @@ it(
     const digest = (r: ActionRun): string =>
       Object.values(JSON.parse(r.main.outputs.digests) as Record<string, string>)[0]
     expect(digest(second)).toBe(digest(first))
+  },
+  20 * MINUTES
+)
+
+/** `<platform>: <main> -> <path> (<s> s, <n> packages compiled)` lines of the Go build stage. */
+function compiledCounts(r: ActionRun): Record<string, number> {
+  const counts: Record<string, number> = {}
+  for (const m of r.main.stdout.matchAll(
+    /^(linux\/\S+): \S+ -> \S+ \([\d.]+ s, (\d+) packages? compiled\)$/gm
+  ))
+    counts[m[1]] = Number(m[2])
+  return counts
+}
+
+it(
+  "shares the gate's Go build cache: on the runner's own platform the runner build only links",
+  async () => {
+    // a Go build cache of this run's own, empty: what the gate compiles is all there is
+    const gocache = mkdtempSync(join(tmpdir(), 'gia-e2e-gocache-'))
+    try {
+      const event = release('v4.6.0')
+      const r = await runAction({
+        ...event,
+        workspace: exampleWorkspace('hello'),
+        env: { ...event.env, GOCACHE: gocache },
+        inputs: {
+          images: [
+            `- name: ${REGISTRY}/${uniqueRepo('shared')}/hello-cli`,
+            '  main: ./cmd/hello-cli',
+            `  base-image: ${REGISTRY}/mirror/static:nonroot`
+          ].join('\n'),
+          platforms: 'linux/amd64,linux/arm64',
+          'go-gate': 'true',
+          cache: 'false',
+          push: 'false'
+        }
+      })
+      removeImages(tagsOf(r))
+      expect(r.main.annotations.filter(a => a.command === 'error')).toEqual([])
+      expect(r.main.exitCode).toBe(0)
+      expect(stages(r)).toEqual(expect.arrayContaining(['Go gate:ok', 'Go build:ok']))
+      const counts = compiledCounts(r)
+      expect(Object.keys(counts).sort()).toEqual(['linux/amd64', 'linux/arm64'])
+      // arm64 compiles the standard library and golang.org/x/text; amd64 finds all of it in
+      // the cache the gate filled (at most the main package, which no test imports, is left)
+      expect(counts['linux/arm64']).toBeGreaterThan(20)
+      expect(counts['linux/amd64']).toBeLessThanOrEqual(1)
+      expect(r.main.stdout).toMatch(/go gate +.*\(-trimpath, CGO_ENABLED=0 as the runner builds/)
+      expect(r.log).toMatch(/\[command\]\S*go vet -trimpath \.\/\.\.\./)
+    } finally {
+      rmSync(gocache, { recursive: true, force: true })
+    }
   },
   20 * MINUTES
 )
