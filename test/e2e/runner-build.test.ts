@@ -108,10 +108,11 @@ function compiledCounts(r: ActionRun): Record<string, number> {
 }
 
 it(
-  "shares the gate's Go build cache: on the runner's own platform the runner build only links",
+  "shares the gate's Go build cache: on the runner's own platform the runner build only links (on scratch)",
   async () => {
     // a Go build cache of this run's own, empty: what the gate compiles is all there is
     const gocache = mkdtempSync(join(tmpdir(), 'gia-e2e-gocache-'))
+    let tags: string[] = []
     try {
       const event = release('v4.6.0')
       const r = await runAction({
@@ -122,7 +123,8 @@ it(
           images: [
             `- name: ${REGISTRY}/${uniqueRepo('shared')}/hello-cli`,
             '  main: ./cmd/hello-cli',
-            `  base-image: ${REGISTRY}/mirror/static:nonroot`
+            // the other base the issue names: nothing but the binary
+            '  base-image: scratch'
           ].join('\n'),
           platforms: 'linux/amd64,linux/arm64',
           'go-gate': 'true',
@@ -130,10 +132,18 @@ it(
           push: 'false'
         }
       })
-      removeImages(tagsOf(r))
+      tags = tagsOf(r)
       expect(r.main.annotations.filter(a => a.command === 'error')).toEqual([])
       expect(r.main.exitCode).toBe(0)
-      expect(stages(r)).toEqual(expect.arrayContaining(['Go gate:ok', 'Go build:ok']))
+      expect(stages(r)).toEqual(
+        expect.arrayContaining(['Go gate:ok', 'Go build:ok', 'Build:ok', 'Smoke test:ok'])
+      )
+      // on scratch: one layer, the binary, run as the numeric non-root user (the engine
+      // inspects its own platform's image; the smoke tests ran both)
+      const format = '{{len .RootFS.Layers}} {{.Config.User}} {{json .Config.Entrypoint}}'
+      expect(docker(['image', 'inspect', tags[0], '--format', format]).trim()).toBe(
+        '1 65532:65532 ["/hello-cli"]'
+      )
       const counts = compiledCounts(r)
       expect(Object.keys(counts).sort()).toEqual(['linux/amd64', 'linux/arm64'])
       // arm64 compiles the standard library and golang.org/x/text; amd64 finds all of it in
@@ -143,6 +153,7 @@ it(
       expect(r.main.stdout).toMatch(/go gate +.*\(-trimpath, CGO_ENABLED=0 as the runner builds/)
       expect(r.log).toMatch(/\[command\]\S*go vet -trimpath \.\/\.\.\./)
     } finally {
+      removeImages(tags)
       rmSync(gocache, { recursive: true, force: true })
     }
   },
