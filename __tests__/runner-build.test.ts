@@ -1,5 +1,6 @@
 import { describe, expect, it, jest } from '@jest/globals'
 import {
+  binaryTime,
   checkBinaryPlatform,
   compiledPackages,
   parseGoVersionM,
@@ -297,5 +298,23 @@ describe('the gate builds like the runner builds', () => {
       'example.com/hello/cmd/hello-cli'
     ])
     expect(compiledPackages('')).toEqual([])
+  })
+})
+
+describe('the mtime of a built binary', () => {
+  it('is the release date plus a fraction from its bytes: same bytes, same time', () => {
+    const epoch = 1_795_513_928
+    const a = binaryTime(epoch, Buffer.from('hello-cli 1.2.1'))
+    expect(binaryTime(epoch, Buffer.from('hello-cli 1.2.1'))).toBe(a)
+    expect(a).toBeGreaterThanOrEqual(epoch)
+    expect(a).toBeLessThan(epoch + 1)
+    // whole microseconds (as far as a double at this epoch holds them: about 0.24 us)
+    expect(Math.round((a - epoch) * 1e6) / 1e6).toBeCloseTo(a - epoch, 6)
+    // same size, other bytes: another time, so BuildKit sends the new file
+    const others = ['hello-cli 1.2.2', 'hello-cli 1.2.3', 'hello-cli 9.9.9'].map(t =>
+      binaryTime(epoch, Buffer.from(t))
+    )
+    for (const t of others) expect(t).not.toBe(a)
+    expect(new Set(others).size).toBe(3)
   })
 })

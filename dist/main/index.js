@@ -99504,6 +99504,19 @@ function generatedDockerfile(baseImage, binary, labels) {
 
 
 
+
+/**
+ * The modification time of a built binary, in Unix seconds: the release date plus a fraction of
+ * a second (whole microseconds) taken from the binary's sha256. The same bytes always get the
+ * same time, so the layer stays reproducible. Different bytes get a different time: BuildKit
+ * sends a build context by comparing size and mtime, not content, so a new binary of the same
+ * size with exactly the release date would be taken for the one a persistent builder already
+ * holds from an earlier run, and the image would ship that stale binary.
+ */
+function binaryTime(sourceDateEpoch, bytes) {
+    const micros = (0,external_node_crypto_.createHash)('sha256').update(bytes).digest().readUInt32BE(0) % 1_000_000;
+    return sourceDateEpoch + micros / 1_000_000;
+}
 /** The package paths `go build -v` prints as it compiles them (its other lines start `go: `). */
 function compiledPackages(stderr) {
     return stderr
@@ -99584,7 +99597,8 @@ async function runnerBuild(image, goDir, workspace, sourceDateEpoch) {
         }
         const ms = Date.now() - started;
         // Same commit, same bytes, same timestamp: the layer is reproducible.
-        await (0,promises_namespaceObject.utimes)(out, sourceDateEpoch, sourceDateEpoch);
+        const stamp = binaryTime(sourceDateEpoch, await (0,promises_namespaceObject.readFile)(out));
+        await (0,promises_namespaceObject.utimes)(out, stamp, stamp);
         const n = compiled.length;
         core_info(`${platform}: ${rb.main} -> ${out} (${(ms / 1000).toFixed(1)} s, ${n} package${n === 1 ? '' : 's'} compiled)`);
         return { platform, path: out, ms, compiled };

@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
-import { mkdir, utimes, writeFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { join, resolve } from 'node:path'
 import { limit } from '../limit.js'
@@ -14,6 +15,19 @@ export interface BuiltBinary {
   ms: number
   /** Packages compiled for it (not found in the Go build cache), from `go build -v`. */
   compiled: string[]
+}
+
+/**
+ * The modification time of a built binary, in Unix seconds: the release date plus a fraction of
+ * a second (whole microseconds) taken from the binary's sha256. The same bytes always get the
+ * same time, so the layer stays reproducible. Different bytes get a different time: BuildKit
+ * sends a build context by comparing size and mtime, not content, so a new binary of the same
+ * size with exactly the release date would be taken for the one a persistent builder already
+ * holds from an earlier run, and the image would ship that stale binary.
+ */
+export function binaryTime(sourceDateEpoch: number, bytes: Buffer): number {
+  const micros = createHash('sha256').update(bytes).digest().readUInt32BE(0) % 1_000_000
+  return sourceDateEpoch + micros / 1_000_000
 }
 
 /** The package paths `go build -v` prints as it compiles them (its other lines start `go: `). */
@@ -112,7 +126,8 @@ export async function runnerBuild(
     }
     const ms = Date.now() - started
     // Same commit, same bytes, same timestamp: the layer is reproducible.
-    await utimes(out, sourceDateEpoch, sourceDateEpoch)
+    const stamp = binaryTime(sourceDateEpoch, await readFile(out))
+    await utimes(out, stamp, stamp)
     const n = compiled.length
     core.info(
       `${platform}: ${rb.main} -> ${out} (${(ms / 1000).toFixed(1)} s, ${n} package${n === 1 ? '' : 's'} compiled)`
