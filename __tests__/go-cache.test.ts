@@ -2,14 +2,46 @@ import { describe, expect, it } from '@jest/globals'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { cacheUnavailableReason, goCacheKeys, sumHash } from '../src/go/cache.js'
+import { cacheUnavailableReason, goBuildConfig, goCacheKeys, sumHash } from '../src/go/cache.js'
+import { buildPlan } from '../src/plan/plan.js'
+import { contextOf } from '../test/fixtures/context.js'
+import { release } from '../test/fixtures/events.js'
+import { inputsFor } from '../test/fixtures/inputs.js'
 
 describe('Go cache keys', () => {
-  it('keys on OS, arch, Go version and go.sum, falling back to the same toolchain', () => {
-    expect(goCacheKeys('linux', 'amd64', 'go1.26.8', 'abc')).toEqual({
-      key: 'go-image-action-go-linux-amd64-go1.26.8-abc',
-      restoreKeys: ['go-image-action-go-linux-amd64-go1.26.8-']
-    })
+  it('keys on OS, arch, Go version, go.sum and the build config, falling back in that order', () => {
+    const keys = goCacheKeys('linux', 'amd64', 'go1.26.8', 'abc', 'no gate; runner builds: none')
+    expect(keys.key).toMatch(/^go-image-action-go-linux-amd64-go1\.26\.8-abc-[0-9a-f]{8}$/)
+    expect(keys.restoreKeys).toEqual([
+      'go-image-action-go-linux-amd64-go1.26.8-abc-',
+      'go-image-action-go-linux-amd64-go1.26.8-'
+    ])
+    for (const k of keys.restoreKeys) expect(keys.key.startsWith(k)).toBe(true)
+    expect(goCacheKeys('linux', 'amd64', 'go1.26.8', 'abc', 'other').key).not.toBe(keys.key)
+  })
+
+  it('a new runner-build platform or gate setting is a new build config; their order is not', () => {
+    const web = { Dockerfile: 'FROM scratch\n' }
+    const config = (inputs: Record<string, string>): string =>
+      goBuildConfig(
+        buildPlan(inputsFor(inputs), contextOf(release()), {
+          now: new Date(0),
+          nodeArch: 'x64',
+          dockerfiles: web
+        })
+      )
+    const runner = '- name: a\n  main: ./cmd/a\n- name: b'
+    const two = config({ images: runner, platforms: 'linux/arm64,linux/amd64' })
+    expect(two).toBe('gate -trimpath CGO_ENABLED=0; runner builds: linux/amd64,linux/arm64')
+    expect(config({ images: runner, platforms: 'linux/amd64,linux/arm64' })).toBe(two)
+    expect(config({ images: runner, platforms: 'linux/amd64' })).not.toBe(two)
+    expect(config({ images: runner, platforms: 'linux/amd64', 'go-gate': 'false' })).toBe(
+      'no gate; runner builds: linux/amd64'
+    )
+    // Dockerfile builds compile in BuildKit, not in the runner's Go caches
+    expect(config({ image: 'b', platforms: 'linux/amd64,linux/arm64' })).toBe(
+      'gate; runner builds: none'
+    )
   })
 
   it('hashes go.sum, or go.mod without one, and changes with it', async () => {

@@ -8,7 +8,12 @@ import { login, loginTargets } from './docker/login.js'
 import { pushAll } from './docker/push.js'
 import { setupQemu } from './docker/qemu.js'
 import { smokeTest } from './docker/smoke.js'
-import { cacheUnavailableReason, markGoCacheForSave, restoreGoCache } from './go/cache.js'
+import {
+  cacheUnavailableReason,
+  goBuildConfig,
+  markGoCacheForSave,
+  restoreGoCache
+} from './go/cache.js'
 import { runnerBuild } from './go/build.js'
 import { limit } from './limit.js'
 import { goGate } from './go/gate.js'
@@ -59,7 +64,7 @@ export async function execute(
   const usesGo = plan.goGate.enabled || plan.images.some(i => i.runnerBuild)
   if (usesGo && plan.cache) {
     await stage(results, 'Go cache', async () => {
-      goCacheHit = (await restoreGoCache(goDir)).hit
+      goCacheHit = (await restoreGoCache(goDir, goBuildConfig(plan))).hit
       results.goCacheHit = goCacheHit
     })
   } else

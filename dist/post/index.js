@@ -98408,12 +98408,33 @@ const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.ur
 /** State keys the post step reads to save the Go caches. */
 const GO_CACHE_STATE = { key: 'goCacheKey', paths: 'goCachePaths', save: 'goCacheSave' };
 /**
- * Keys from OS, arch, Go version and the hash of go.sum. Unlike setup-go, the restore key falls
- * back to the newest entry of the same OS/arch/Go version, so a dependency change starts warm.
+ * Keys from OS, arch, Go version, the hash of go.sum and the hash of what the run compiles (see
+ * goBuildConfig). Unlike setup-go, the restore keys fall back to the newest entry of the same
+ * OS/arch/Go version, so a dependency change starts warm; and a new platform or gate setting
+ * misses the exact key, so the post step saves the packages it compiled. (An exact hit saves
+ * nothing: with go.sum alone in the key, a platform added later would be compiled from scratch
+ * on every fresh runner until the dependencies change.)
  */
-function goCacheKeys(os, arch, goVersion, sumHash) {
+function goCacheKeys(os, arch, goVersion, sumHash, config) {
     const prefix = `go-image-action-go-${os}-${arch}-${goVersion}-`;
-    return { key: `${prefix}${sumHash}`, restoreKeys: [prefix] };
+    const configHash = createHash('sha256').update(config).digest('hex').slice(0, 8);
+    return {
+        key: `${prefix}${sumHash}-${configHash}`,
+        restoreKeys: [`${prefix}${sumHash}-`, prefix]
+    };
+}
+/**
+ * What the run compiles with Go, as text for the cache key: the gate's build flags and
+ * environment, and the platforms of the runner builds. Pure.
+ */
+function goBuildConfig(plan) {
+    const gate = plan.goGate.enabled
+        ? `gate ${[...plan.goGate.buildFlags, ...Object.entries(plan.goGate.env).map(([k, v]) => `${k}=${v}`)].join(' ')}`.trim()
+        : 'no gate';
+    const platforms = [
+        ...new Set(plan.images.filter(i => i.runnerBuild).flatMap(i => i.platforms))
+    ].sort();
+    return `${gate}; runner builds: ${platforms.join(',') || 'none'}`;
 }
 /** sha256 of go.sum (or go.mod when the module has no dependencies), hex, first 32. */
 async function sumHash(goDir) {
@@ -98435,7 +98456,7 @@ function cacheUnavailableReason(env) {
  * Restores GOMODCACHE and GOCACHE. Returns whether the exact key hit. A cache service problem is
  * a warning, never a failure.
  */
-async function restoreGoCache(goDir) {
+async function restoreGoCache(goDir, config) {
     const why = cacheUnavailableReason(process.env);
     if (why || !cache.isFeatureAvailable()) {
         core.warning(`Go cache: the GitHub Actions cache is not available (${why ?? 'not supported here'}); Go starts cold`);
@@ -98446,7 +98467,7 @@ async function restoreGoCache(goDir) {
         silent: true
     });
     const [modcache, gocache, goVersion, os, arch] = env.stdout.trim().split('\n');
-    const keys = goCacheKeys(os, arch, goVersion, await sumHash(goDir));
+    const keys = goCacheKeys(os, arch, goVersion, await sumHash(goDir), config);
     const paths = [modcache, gocache];
     core.saveState(GO_CACHE_STATE.key, keys.key);
     core.saveState(GO_CACHE_STATE.paths, JSON.stringify(paths));
@@ -98460,7 +98481,7 @@ async function restoreGoCache(goDir) {
     const hit = matchedKey === keys.key;
     core.info(matchedKey
         ? `Go cache: restored ${matchedKey}${hit ? ' (exact)' : ` (prefix; ${keys.key} will be saved)`}`
-        : `Go cache: no entry for ${keys.key} or ${keys.restoreKeys[0]}*`);
+        : `Go cache: no entry for ${keys.key} or ${keys.restoreKeys.map(k => `${k}*`).join(' or ')}`);
     return { hit, matchedKey, key: keys.key };
 }
 /** Main step, at the very end of a successful run: lets the post step save the Go caches. */

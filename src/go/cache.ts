@@ -4,29 +4,53 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { run } from '../exec.js'
+import type { Plan } from '../plan/plan.js'
 
 /** State keys the post step reads to save the Go caches. */
 export const GO_CACHE_STATE = { key: 'goCacheKey', paths: 'goCachePaths', save: 'goCacheSave' }
 
-/** The cache key of the Go caches and its restore-key fallback. */
+/** The cache key of the Go caches and its restore-key fallbacks. */
 export interface GoCacheKeys {
   key: string
-  /** Newest entry for the same OS, arch and Go version, whatever the dependencies. */
+  /** The same dependencies built another way, then anything of the same OS, arch and Go. */
   restoreKeys: string[]
 }
 
 /**
- * Keys from OS, arch, Go version and the hash of go.sum. Unlike setup-go, the restore key falls
- * back to the newest entry of the same OS/arch/Go version, so a dependency change starts warm.
+ * Keys from OS, arch, Go version, the hash of go.sum and the hash of what the run compiles (see
+ * goBuildConfig). Unlike setup-go, the restore keys fall back to the newest entry of the same
+ * OS/arch/Go version, so a dependency change starts warm; and a new platform or gate setting
+ * misses the exact key, so the post step saves the packages it compiled. (An exact hit saves
+ * nothing: with go.sum alone in the key, a platform added later would be compiled from scratch
+ * on every fresh runner until the dependencies change.)
  */
 export function goCacheKeys(
   os: string,
   arch: string,
   goVersion: string,
-  sumHash: string
+  sumHash: string,
+  config: string
 ): GoCacheKeys {
   const prefix = `go-image-action-go-${os}-${arch}-${goVersion}-`
-  return { key: `${prefix}${sumHash}`, restoreKeys: [prefix] }
+  const configHash = createHash('sha256').update(config).digest('hex').slice(0, 8)
+  return {
+    key: `${prefix}${sumHash}-${configHash}`,
+    restoreKeys: [`${prefix}${sumHash}-`, prefix]
+  }
+}
+
+/**
+ * What the run compiles with Go, as text for the cache key: the gate's build flags and
+ * environment, and the platforms of the runner builds. Pure.
+ */
+export function goBuildConfig(plan: Pick<Plan, 'goGate' | 'images'>): string {
+  const gate = plan.goGate.enabled
+    ? `gate ${[...plan.goGate.buildFlags, ...Object.entries(plan.goGate.env).map(([k, v]) => `${k}=${v}`)].join(' ')}`.trim()
+    : 'no gate'
+  const platforms = [
+    ...new Set(plan.images.filter(i => i.runnerBuild).flatMap(i => i.platforms))
+  ].sort()
+  return `${gate}; runner builds: ${platforms.join(',') || 'none'}`
 }
 
 /** sha256 of go.sum (or go.mod when the module has no dependencies), hex, first 32. */
@@ -53,7 +77,8 @@ export function cacheUnavailableReason(env: NodeJS.ProcessEnv): string | undefin
  * a warning, never a failure.
  */
 export async function restoreGoCache(
-  goDir: string
+  goDir: string,
+  config: string
 ): Promise<{ hit: boolean; matchedKey?: string; key?: string }> {
   const why = cacheUnavailableReason(process.env)
   if (why || !cache.isFeatureAvailable()) {
@@ -71,7 +96,7 @@ export async function restoreGoCache(
     }
   )
   const [modcache, gocache, goVersion, os, arch] = env.stdout.trim().split('\n')
-  const keys = goCacheKeys(os, arch, goVersion, await sumHash(goDir))
+  const keys = goCacheKeys(os, arch, goVersion, await sumHash(goDir), config)
   const paths = [modcache, gocache]
   core.saveState(GO_CACHE_STATE.key, keys.key)
   core.saveState(GO_CACHE_STATE.paths, JSON.stringify(paths))
@@ -85,7 +110,7 @@ export async function restoreGoCache(
   core.info(
     matchedKey
       ? `Go cache: restored ${matchedKey}${hit ? ' (exact)' : ` (prefix; ${keys.key} will be saved)`}`
-      : `Go cache: no entry for ${keys.key} or ${keys.restoreKeys[0]}*`
+      : `Go cache: no entry for ${keys.key} or ${keys.restoreKeys.map(k => `${k}*`).join(' or ')}`
   )
   return { hit, matchedKey, key: keys.key }
 }

@@ -28,7 +28,7 @@ const PLATFORMS = 'linux/amd64,linux/arm64'
 /** The one warning this bench must give: buildx 0.13 / BuildKit 0.13 speak only v1. */
 const OLD_BUILDX =
   /^build cache: the cache service is v2, but buildx \S+ \/ BuildKit .* speak only v1/
-const GO_KEY = /^go-image-action-go-linux-[a-z0-9]+-go\d[^-]*-[0-9a-f]{32}$/
+const GO_KEY = /^go-image-action-go-linux-[a-z0-9]+-go\d[^-]*-[0-9a-f]{32}-[0-9a-f]{8}$/
 
 beforeAll(() => requireBench())
 
@@ -427,6 +427,88 @@ describe('two runs on an unchanged example, one cache service, no local build ca
       )
     },
     15 * MINUTES
+  )
+})
+
+describe('a runner build gains a platform: the Go caches follow', () => {
+  const base = mkdtempSync(join(tmpdir(), 'gia-e2e-cache-platform-'))
+  const image = `${REGISTRY}/${uniqueRepo('cache-platform')}/hello-cli`
+  const runs: Record<string, ActionRun> = {}
+  let server: CacheServer
+  const tags: string[] = []
+
+  beforeAll(async () => {
+    server = await startCacheServer({ dir: join(base, 'cache') })
+  })
+  afterAll(async () => {
+    await server?.stop()
+    removeImages(tags)
+    emptyDir(base)
+    rmSync(base, { recursive: true, force: true })
+  })
+
+  /** A release on a fresh runner (empty Go dirs at the same paths), only the cache service kept. */
+  async function onFreshRunner(name: string, platforms: string): Promise<ActionRun> {
+    const fx = release(`v3.0.0-platform.${randomBytes(3).toString('hex')}`)
+    const r = await runAction({
+      ...fx,
+      workspace: checkout(join(base, 'workspace')),
+      env: { ...fx.env, ...server.env(), ...freshGo(join(base, 'go')) },
+      inputs: {
+        images: [`- name: ${image}`, '  main: ./cmd/hello-cli', '  base-image: scratch'].join('\n'),
+        platforms,
+        'go-gate': 'false',
+        push: 'false'
+      }
+    })
+    runs[name] = r
+    tags.push(...tagsOf(r))
+    return r
+  }
+
+  /** Packages each platform compiled, from the Go build stage's lines. */
+  function compiled(r: ActionRun): Record<string, number> {
+    const out: Record<string, number> = {}
+    for (const m of r.main.stdout.matchAll(
+      /^(linux\/\S+): \S+ -> \S+ \([\d.]+ s, (\d+) packages? compiled\)$/gm
+    ))
+      out[m[1]] = Number(m[2])
+    return out
+  }
+
+  it(
+    'the first arm64 run restores amd64 by prefix and saves a new entry; the next one compiles nothing',
+    async () => {
+      const one = await onFreshRunner('one', 'linux/amd64')
+      const two = await onFreshRunner('two', 'linux/amd64,linux/arm64')
+      const three = await onFreshRunner('three', 'linux/amd64,linux/arm64')
+      withLogs(runs, () => {
+        // Also a stale-context check: runs two and three build the same commit with versions of
+        // the same length and the same release date, from the same context path, on one builder.
+        // Their binaries have the same size; with the release date as their exact mtime, BuildKit
+        // kept run two's binary for run three, whose smoke test then failed on the version.
+        for (const r of [one, two, three]) {
+          expect(unexpected(r)).toEqual([])
+          expect(r.main.exitCode).toBe(0)
+        }
+        const [k1, k2] = goKeys(server.stats())
+        expect(goKeys(server.stats())).toHaveLength(2)
+        for (const k of [k1, k2]) expect(k).toMatch(GO_KEY)
+        // same go.sum, another build config: the first restore key is the same-dependencies one
+        expect(k1.slice(0, -8)).toBe(k2.slice(0, -8))
+        expect(one.post?.stdout).toContain(`Go cache: saved ${k1}`)
+        expect(two.main.stdout).toContain(`Go cache: restored ${k1} (prefix; ${k2} will be saved)`)
+        expect(two.post?.stdout).toContain(`Go cache: saved ${k2}`)
+        expect(three.main.stdout).toContain(`Go cache: restored ${k2} (exact)`)
+        expect(three.post?.stdout ?? '').not.toContain('Go cache: saved')
+        // amd64 came back from run 1 each time; arm64 was compiled once, in run 2
+        expect(compiled(one)['linux/amd64']).toBeGreaterThan(20)
+        expect(compiled(two)).toMatchObject({ 'linux/amd64': 0 })
+        expect(compiled(two)['linux/arm64']).toBeGreaterThan(20)
+        expect(compiled(three)).toEqual({ 'linux/amd64': 0, 'linux/arm64': 0 })
+      })
+    },
+    20 * MINUTES
   )
 })
 
