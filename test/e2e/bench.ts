@@ -55,6 +55,17 @@ export function docker(args: string[]): string {
   return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
 }
 
+/** Packages each runner-build platform compiled: the Go build stage's
+ * `<platform>: <main> -> <path> (<s> s, <n> packages compiled)` lines. */
+export function compiledPackageCounts(r: ActionRun): Record<string, number> {
+  const counts: Record<string, number> = {}
+  for (const m of r.main.stdout.matchAll(
+    /^(linux\/\S+): \S+ -> \S+ \([\d.]+ s, (\d+) packages? compiled\)$/gm
+  ))
+    counts[m[1]] = Number(m[2])
+  return counts
+}
+
 /** The full references a run planned (its `tags` output; none when it did not get that far). */
 export function tagsOf(r: ActionRun | undefined): string[] {
   return (r?.main.outputs['tags'] ?? '').split('\n').filter(Boolean)

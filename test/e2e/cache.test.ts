@@ -21,7 +21,15 @@ import { join } from 'node:path'
 import { startCacheServer, type CacheServer, type CacheStats } from '../cache-server/server.js'
 import { release, type EventFixture } from '../fixtures/events.js'
 import { ROOT, runAction, type ActionRun } from '../harness/runner.js'
-import { docker, REGISTRY, removeImages, requireBench, tagsOf, uniqueRepo } from './bench.js'
+import {
+  compiledPackageCounts,
+  docker,
+  REGISTRY,
+  removeImages,
+  requireBench,
+  tagsOf,
+  uniqueRepo
+} from './bench.js'
 
 const MINUTES = 60_000
 const PLATFORMS = 'linux/amd64,linux/arm64'
@@ -466,16 +474,6 @@ describe('a runner build gains a platform: the Go caches follow', () => {
     return r
   }
 
-  /** Packages each platform compiled, from the Go build stage's lines. */
-  function compiled(r: ActionRun): Record<string, number> {
-    const out: Record<string, number> = {}
-    for (const m of r.main.stdout.matchAll(
-      /^(linux\/\S+): \S+ -> \S+ \([\d.]+ s, (\d+) packages? compiled\)$/gm
-    ))
-      out[m[1]] = Number(m[2])
-    return out
-  }
-
   it(
     'the first arm64 run restores amd64 by prefix and saves a new entry; the next one compiles nothing',
     async () => {
@@ -502,10 +500,10 @@ describe('a runner build gains a platform: the Go caches follow', () => {
         expect(three.main.stdout).toContain(`Go cache: restored ${k2} (exact)`)
         expect(three.post?.stdout ?? '').not.toContain('Go cache: saved')
         // amd64 came back from run 1 each time; arm64 was compiled once, in run 2
-        expect(compiled(one)['linux/amd64']).toBeGreaterThan(20)
-        expect(compiled(two)).toMatchObject({ 'linux/amd64': 0 })
-        expect(compiled(two)['linux/arm64']).toBeGreaterThan(20)
-        expect(compiled(three)).toEqual({ 'linux/amd64': 0, 'linux/arm64': 0 })
+        expect(compiledPackageCounts(one)['linux/amd64']).toBeGreaterThan(20)
+        expect(compiledPackageCounts(two)).toMatchObject({ 'linux/amd64': 0 })
+        expect(compiledPackageCounts(two)['linux/arm64']).toBeGreaterThan(20)
+        expect(compiledPackageCounts(three)).toEqual({ 'linux/amd64': 0, 'linux/arm64': 0 })
       })
     },
     20 * MINUTES

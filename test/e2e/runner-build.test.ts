@@ -17,6 +17,7 @@ import {
   requireBench,
   runPublished,
   tagsOf,
+  compiledPackageCounts,
   uniqueRepo
 } from './bench.js'
 
@@ -97,16 +98,6 @@ it(
   20 * MINUTES
 )
 
-/** `<platform>: <main> -> <path> (<s> s, <n> packages compiled)` lines of the Go build stage. */
-function compiledCounts(r: ActionRun): Record<string, number> {
-  const counts: Record<string, number> = {}
-  for (const m of r.main.stdout.matchAll(
-    /^(linux\/\S+): \S+ -> \S+ \([\d.]+ s, (\d+) packages? compiled\)$/gm
-  ))
-    counts[m[1]] = Number(m[2])
-  return counts
-}
-
 it(
   "shares the gate's Go build cache: on the runner's own platform the runner build only links (on scratch)",
   async () => {
@@ -144,7 +135,7 @@ it(
       expect(docker(['image', 'inspect', tags[0], '--format', format]).trim()).toBe(
         '1 65532:65532 ["/hello-cli"]'
       )
-      const counts = compiledCounts(r)
+      const counts = compiledPackageCounts(r)
       expect(Object.keys(counts).sort()).toEqual(['linux/amd64', 'linux/arm64'])
       // arm64 compiles the standard library and golang.org/x/text; amd64 finds all of it in
       // the cache the gate filled (at most the main package, which no test imports, is left)
