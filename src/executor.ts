@@ -97,7 +97,7 @@ export async function execute(
     if (!info.containerdStore) {
       throw new Error(
         'the engine uses the classic image store, which cannot hold a multi-platform image to test before pushing; ' +
-          'enable the containerd image store ("features": {"containerd-snapshotter": true} in daemon.json; the default from Docker 29)'
+          'enable the containerd image store ("features": {"containerd-snapshotter": true} in daemon.json, e.g. with docker/setup-docker-action\'s daemon-config; the default from Docker 29)'
       )
     }
     return info
