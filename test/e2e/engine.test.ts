@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals'
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,6 +16,8 @@ import { exampleWorkspace, REGISTRY, registryTags, requireBench, uniqueRepo } fr
 const MINUTES = 60_000
 const dir = mkdtempSync(join(tmpdir(), 'gia-e2e-classic-'))
 const host = `unix://${join(dir, 'docker.sock')}`
+/** A bridge of the second daemon's own: `--bridge none` would make it delete the bench's docker0. */
+const bridge = `giacl${randomBytes(3).toString('hex')}`
 let dockerd: ChildProcess | undefined
 
 /** The bench's dockerd (scripts/bench-up.sh unpacks it under GIA_BENCH_PREFIX). */
@@ -38,6 +41,9 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'daemon.json'), '{"features": {"containerd-snapshotter": false}}\n')
   const bin = dockerdPath()
   if (!existsSync(bin)) throw new Error(`no dockerd at ${bin}: run scripts/bench-up.sh`)
+  execFileSync('ip', ['link', 'add', bridge, 'type', 'bridge'])
+  execFileSync('ip', ['addr', 'add', '172.31.254.1/24', 'dev', bridge])
+  execFileSync('ip', ['link', 'set', bridge, 'up'])
   dockerd = spawn(
     bin,
     [
@@ -48,8 +54,8 @@ beforeAll(async () => {
       ...['--containerd', '/run/containerd/containerd.sock'],
       ...['--containerd-namespace', 'gia-e2e-classic'],
       ...['--containerd-plugins-namespace', 'gia-e2e-classic-plugins'],
-      // no network of its own: nothing runs on it, and the bench's bridge stays untouched
-      ...['--bridge', 'none', '--iptables=false', '--ip6tables=false']
+      // its own bridge and no iptables rules: the bench's network stays as it is
+      ...['--bridge', bridge, '--iptables=false', '--ip6tables=false']
     ],
     {
       stdio: ['ignore', 'ignore', 'ignore'],
@@ -78,6 +84,7 @@ afterAll(async () => {
     dockerd.kill('SIGTERM')
     await exited
   }
+  execFileSync('ip', ['link', 'del', bridge], { stdio: 'pipe' })
   rmSync(dir, { recursive: true, force: true })
 }, 2 * MINUTES)
 
@@ -113,6 +120,8 @@ it(
     expect(r.log).not.toMatch(/docker buildx build/)
     expect(r.main.outputs.push).toBe('false')
     expect(await registryTags(REGISTRY, `${repo}/hello-cli`)).toEqual([])
+    // the bench's engine and network are as they were
+    expect(execFileSync('ip', ['link', 'show', 'docker0']).toString()).toContain('docker0')
   },
   5 * MINUTES
 )
