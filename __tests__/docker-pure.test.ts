@@ -109,6 +109,8 @@ describe('buildCommand', () => {
       'never',
       '--network',
       'none',
+      '--log-driver',
+      'none',
       '--platform',
       'linux/arm64',
       'ghcr.io/acme/app:1.2.3',

@@ -42156,6 +42156,10 @@ function smokeCommand(image, platform, name) {
         // about 0.1 s off every container start
         '--network',
         'none',
+        // the output is read from the attached streams; a log file of it in the daemon would only
+        // cost time
+        '--log-driver',
+        'none',
         '--platform',
         platform,
         image.versionTag,

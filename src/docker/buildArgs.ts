@@ -57,6 +57,10 @@ export function smokeCommand(image: PlannedImage, platform: string, name: string
     // about 0.1 s off every container start
     '--network',
     'none',
+    // the output is read from the attached streams; a log file of it in the daemon would only
+    // cost time
+    '--log-driver',
+    'none',
     '--platform',
     platform,
     image.versionTag,
