@@ -1,8 +1,15 @@
 import { describe, expect, it } from '@jest/globals'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { cacheUnavailableReason, goBuildConfig, goCacheKeys, sumHash } from '../src/go/cache.js'
+import { dirname, join } from 'node:path'
+import {
+  cacheUnavailableReason,
+  goBuildConfig,
+  goCacheKeys,
+  keyMarker,
+  sumHash
+} from '../src/go/cache.js'
 import { buildPlan } from '../src/plan/plan.js'
 import { contextOf } from '../test/fixtures/context.js'
 import { release } from '../test/fixtures/events.js'
@@ -42,6 +49,15 @@ describe('Go cache keys', () => {
     expect(config({ image: 'b', platforms: 'linux/amd64,linux/arm64' })).toBe(
       'gate; runner builds: none'
     )
+  })
+
+  it('notes the key inside the cache: `go clean -cache` removes the note with the cache', () => {
+    const gocache = mkdtempSync(join(tmpdir(), 'gocache-'))
+    mkdirSync(dirname(keyMarker(gocache)), { recursive: true })
+    writeFileSync(keyMarker(gocache), 'go-image-action-go-linux-amd64-go1.26.8-abc-12345678\n')
+    expect(keyMarker(gocache).startsWith(gocache + '/')).toBe(true)
+    execFileSync('go', ['clean', '-cache'], { env: { ...process.env, GOCACHE: gocache } })
+    expect(existsSync(keyMarker(gocache))).toBe(false)
   })
 
   it('hashes go.sum, or go.mod without one, and changes with it', async () => {

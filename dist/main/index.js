@@ -99417,6 +99417,10 @@ async function restoreGoCache(goDir, config) {
     const paths = [modcache, gocache];
     saveState(GO_CACHE_STATE.key, keys.key);
     saveState(GO_CACHE_STATE.paths, JSON.stringify(paths));
+    if ((await (0,promises_namespaceObject.readFile)(keyMarker(gocache), 'utf8').catch(() => '')).trim() === keys.key) {
+        core_info(`Go cache: ${keys.key} is already in ${gocache} (an earlier run on this runner restored or saved it); nothing to download`);
+        return { hit: true, matchedKey: keys.key, key: keys.key };
+    }
     let matchedKey;
     try {
         matchedKey = await restoreCache(paths, keys.key, keys.restoreKeys);
@@ -99425,10 +99429,30 @@ async function restoreGoCache(goDir, config) {
         warning(`Go cache: restore failed: ${e.message}`);
     }
     const hit = matchedKey === keys.key;
+    if (hit)
+        await markKey(gocache, keys.key);
     core_info(matchedKey
         ? `Go cache: restored ${matchedKey}${hit ? ' (exact)' : ` (prefix; ${keys.key} will be saved)`}`
         : `Go cache: no entry for ${keys.key} or ${keys.restoreKeys.map(k => `${k}*`).join(' or ')}`);
     return { hit, matchedKey, key: keys.key };
+}
+/**
+ * Where a GOCACHE notes which cache key it holds, so that a persistent (self-hosted) runner does
+ * not download and unpack what it already has. In a two-hex-digit subdirectory: `go clean -cache`
+ * removes those (and so the note with the cache it describes), and Go's own trimming removes
+ * only `-a`/`-d` entries, never this file.
+ */
+function keyMarker(gocache) {
+    return (0,external_node_path_namespaceObject.join)(gocache, 'ff', 'go-image-action-key');
+}
+async function markKey(gocache, key) {
+    try {
+        await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.join)(gocache, 'ff'), { recursive: true });
+        await (0,promises_namespaceObject.writeFile)(keyMarker(gocache), `${key}\n`);
+    }
+    catch (e) {
+        core_debug(`Go cache: could not note the key in ${gocache}: ${e.message}`);
+    }
 }
 /** Main step, at the very end of a successful run: lets the post step save the Go caches. */
 function markGoCacheForSave(exactHit) {
@@ -99445,8 +99469,11 @@ async function saveGoCache() {
         return;
     try {
         const id = await cache.saveCache(paths, key);
-        if (id !== -1)
+        if (id !== -1) {
             core.info(`Go cache: saved ${key}`);
+            const [, gocache] = paths;
+            await markKey(gocache, key);
+        }
     }
     catch (e) {
         core.warning(`Go cache: save failed: ${e.message}`);

@@ -1,7 +1,7 @@
 import * as cache from '@actions/cache'
 import * as core from '@actions/core'
 import { createHash } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { run } from '../exec.js'
 import type { Plan } from '../plan/plan.js'
@@ -100,6 +100,12 @@ export async function restoreGoCache(
   const paths = [modcache, gocache]
   core.saveState(GO_CACHE_STATE.key, keys.key)
   core.saveState(GO_CACHE_STATE.paths, JSON.stringify(paths))
+  if ((await readFile(keyMarker(gocache), 'utf8').catch(() => '')).trim() === keys.key) {
+    core.info(
+      `Go cache: ${keys.key} is already in ${gocache} (an earlier run on this runner restored or saved it); nothing to download`
+    )
+    return { hit: true, matchedKey: keys.key, key: keys.key }
+  }
   let matchedKey: string | undefined
   try {
     matchedKey = await cache.restoreCache(paths, keys.key, keys.restoreKeys)
@@ -107,12 +113,32 @@ export async function restoreGoCache(
     core.warning(`Go cache: restore failed: ${(e as Error).message}`)
   }
   const hit = matchedKey === keys.key
+  if (hit) await markKey(gocache, keys.key)
   core.info(
     matchedKey
       ? `Go cache: restored ${matchedKey}${hit ? ' (exact)' : ` (prefix; ${keys.key} will be saved)`}`
       : `Go cache: no entry for ${keys.key} or ${keys.restoreKeys.map(k => `${k}*`).join(' or ')}`
   )
   return { hit, matchedKey, key: keys.key }
+}
+
+/**
+ * Where a GOCACHE notes which cache key it holds, so that a persistent (self-hosted) runner does
+ * not download and unpack what it already has. In a two-hex-digit subdirectory: `go clean -cache`
+ * removes those (and so the note with the cache it describes), and Go's own trimming removes
+ * only `-a`/`-d` entries, never this file.
+ */
+export function keyMarker(gocache: string): string {
+  return join(gocache, 'ff', 'go-image-action-key')
+}
+
+async function markKey(gocache: string, key: string): Promise<void> {
+  try {
+    await mkdir(join(gocache, 'ff'), { recursive: true })
+    await writeFile(keyMarker(gocache), `${key}\n`)
+  } catch (e) {
+    core.debug(`Go cache: could not note the key in ${gocache}: ${(e as Error).message}`)
+  }
 }
 
 /** Main step, at the very end of a successful run: lets the post step save the Go caches. */
@@ -128,7 +154,11 @@ export async function saveGoCache(): Promise<void> {
   if (!key || paths.length === 0) return
   try {
     const id = await cache.saveCache(paths, key)
-    if (id !== -1) core.info(`Go cache: saved ${key}`)
+    if (id !== -1) {
+      core.info(`Go cache: saved ${key}`)
+      const [, gocache] = paths
+      await markKey(gocache, key)
+    }
   } catch (e) {
     core.warning(`Go cache: save failed: ${(e as Error).message}`)
   }

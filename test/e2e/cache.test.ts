@@ -455,13 +455,26 @@ describe('a runner build gains a platform: the Go caches follow', () => {
     rmSync(base, { recursive: true, force: true })
   })
 
-  /** A release on a fresh runner (empty Go dirs at the same paths), only the cache service kept. */
-  async function onFreshRunner(name: string, platforms: string): Promise<ActionRun> {
+  /** A release on a fresh runner (empty Go dirs at the same paths), only the cache service kept;
+   * or, with `sameRunner`, on the runner of the run before, its Go dirs as they are. */
+  async function onFreshRunner(
+    name: string,
+    platforms: string,
+    sameRunner = false
+  ): Promise<ActionRun> {
     const fx = release(`v3.0.0-platform.${randomBytes(3).toString('hex')}`)
+    const go = join(base, 'go')
+    const goEnv = sameRunner
+      ? {
+          GOPATH: join(go, 'gopath'),
+          GOMODCACHE: join(go, 'gopath', 'pkg', 'mod'),
+          GOCACHE: join(go, 'gocache')
+        }
+      : freshGo(go)
     const r = await runAction({
       ...fx,
       workspace: checkout(join(base, 'workspace')),
-      env: { ...fx.env, ...server.env(), ...freshGo(join(base, 'go')) },
+      env: { ...fx.env, ...server.env(), ...goEnv },
       inputs: {
         images: [`- name: ${image}`, '  main: ./cmd/hello-cli', '  base-image: scratch'].join('\n'),
         platforms,
@@ -507,6 +520,28 @@ describe('a runner build gains a platform: the Go caches follow', () => {
       })
     },
     20 * MINUTES
+  )
+
+  it(
+    'on the same runner again, the Go caches it holds are not downloaded: no request for them',
+    async () => {
+      const key = goKeys(server.stats()).at(-1)
+      server.resetStats()
+      const four = await onFreshRunner('four', 'linux/amd64,linux/arm64', true)
+      withLogs(runs, () => {
+        expect(unexpected(four)).toEqual([])
+        expect(four.main.exitCode).toBe(0)
+        expect(four.main.outputs['go-cache-hit']).toBe('true')
+        expect(four.main.stdout).toContain(
+          `Go cache: ${key} is already in ${join(base, 'go', 'gocache')} (an earlier run on this runner restored or saved it); nothing to download`
+        )
+        // the Go caches speak v2; nothing was looked up, downloaded or saved
+        expect(server.stats().v2).toMatchObject({ lookups: 0, reserves: 0, commits: 0 })
+        expect(four.post?.stdout ?? '').not.toContain('Go cache: saved')
+        expect(compiledPackageCounts(four)).toEqual({ 'linux/amd64': 0, 'linux/arm64': 0 })
+      })
+    },
+    10 * MINUTES
   )
 })
 
