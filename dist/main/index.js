@@ -99708,6 +99708,28 @@ function annotate(problems, title) {
     }
 }
 /**
+ * Warns about packages the gate's environment leaves out (with CGO_ENABLED=0, a package made only
+ * of cgo files): `go vet ./...` and `go test ./...` skip them without a word.
+ */
+async function warnLeftOut(dir, workspace, dirs, env) {
+    if (Object.keys(env).length === 0 || dirs.length === 0)
+        return;
+    const listed = await exec_run('go', ['list', '-f', '{{.Dir}}', './...'], {
+        cwd: dir,
+        env,
+        silent: true,
+        allowFailure: true
+    });
+    const kept = new Set(listed.stdout.split('\n').filter(Boolean));
+    const left = dirs.filter(d => !kept.has(d)).map(d => relativeTo(workspace, d));
+    if (left.length === 0)
+        return;
+    const settings = Object.entries(env)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ');
+    warning(`go-gate: with ${settings}, as the runner builds, go vet and go test leave out ${left.join(', ')} (only cgo files there); set CGO_ENABLED in the job's env to gate them with cgo`);
+}
+/**
  * The Go gate, in `dir`: `gofmt -l` (vendor excluded), `go vet ./...`, `go test <args>`, vet and
  * test with the plan's build flags and environment. Each failure becomes annotations and an Error
  * naming the step.
@@ -99754,6 +99776,7 @@ async function goGate(dir, workspace, gate) {
         }
     }
     core_info('gofmt: clean');
+    await warnLeftOut(dir, workspace, dirs, gate.env);
     const env = gate.env;
     const vet = await exec_run('go', ['vet', ...gate.buildFlags, './...'], {
         cwd: dir,

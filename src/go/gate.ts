@@ -52,6 +52,34 @@ function annotate(problems: GoProblem[], title: string): void {
 }
 
 /**
+ * Warns about packages the gate's environment leaves out (with CGO_ENABLED=0, a package made only
+ * of cgo files): `go vet ./...` and `go test ./...` skip them without a word.
+ */
+async function warnLeftOut(
+  dir: string,
+  workspace: string,
+  dirs: string[],
+  env: Record<string, string>
+): Promise<void> {
+  if (Object.keys(env).length === 0 || dirs.length === 0) return
+  const listed = await run('go', ['list', '-f', '{{.Dir}}', './...'], {
+    cwd: dir,
+    env,
+    silent: true,
+    allowFailure: true
+  })
+  const kept = new Set(listed.stdout.split('\n').filter(Boolean))
+  const left = dirs.filter(d => !kept.has(d)).map(d => relativeTo(workspace, d))
+  if (left.length === 0) return
+  const settings = Object.entries(env)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ')
+  core.warning(
+    `go-gate: with ${settings}, as the runner builds, go vet and go test leave out ${left.join(', ')} (only cgo files there); set CGO_ENABLED in the job's env to gate them with cgo`
+  )
+}
+
+/**
  * The Go gate, in `dir`: `gofmt -l` (vendor excluded), `go vet ./...`, `go test <args>`, vet and
  * test with the plan's build flags and environment. Each failure becomes annotations and an Error
  * naming the step.
@@ -104,6 +132,7 @@ export async function goGate(
     }
   }
   core.info('gofmt: clean')
+  await warnLeftOut(dir, workspace, dirs, gate.env)
 
   const env = gate.env
   const vet = await run('go', ['vet', ...gate.buildFlags, './...'], {
