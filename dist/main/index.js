@@ -99777,10 +99777,9 @@ async function goGate(dir, workspace, gate) {
     }
     core_info('gofmt: clean');
     await warnLeftOut(dir, workspace, dirs, gate.env);
-    const env = gate.env;
     const vet = await exec_run('go', ['vet', ...gate.buildFlags, './...'], {
         cwd: dir,
-        env,
+        env: gate.env,
         allowFailure: true
     });
     if (vet.exitCode !== 0) {
@@ -99789,7 +99788,7 @@ async function goGate(dir, workspace, gate) {
     }
     const test = await exec_run('go', ['test', ...gate.buildFlags, ...gate.testArgs], {
         cwd: dir,
-        env,
+        env: gate.env,
         allowFailure: true
     });
     if (test.exitCode !== 0) {
@@ -100930,7 +100929,7 @@ function buildPlan(inputs, ctx, opts) {
  * The gate builds the way the runner builds do (`-trimpath`, and `CGO_ENABLED=0` unless the job
  * sets CGO_ENABLED or a test flag needs cgo), so its compiled packages are the very cache entries
  * the runner builds look up: the runner's own platform then only links. With other flags every
- * package would be compiled twice for that platform (measured: 77 packages for examples/hello).
+ * package would be compiled twice for that platform.
  */
 function goGatePlan(inputs, images, cgoEnabled) {
     const gate = {

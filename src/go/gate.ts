@@ -134,10 +134,9 @@ export async function goGate(
   core.info('gofmt: clean')
   await warnLeftOut(dir, workspace, dirs, gate.env)
 
-  const env = gate.env
   const vet = await run('go', ['vet', ...gate.buildFlags, './...'], {
     cwd: dir,
-    env,
+    env: gate.env,
     allowFailure: true
   })
   if (vet.exitCode !== 0) {
@@ -149,7 +148,7 @@ export async function goGate(
 
   const test = await run('go', ['test', ...gate.buildFlags, ...gate.testArgs], {
     cwd: dir,
-    env,
+    env: gate.env,
     allowFailure: true
   })
   if (test.exitCode !== 0) {

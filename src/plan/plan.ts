@@ -364,7 +364,7 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
  * The gate builds the way the runner builds do (`-trimpath`, and `CGO_ENABLED=0` unless the job
  * sets CGO_ENABLED or a test flag needs cgo), so its compiled packages are the very cache entries
  * the runner builds look up: the runner's own platform then only links. With other flags every
- * package would be compiled twice for that platform (measured: 77 packages for examples/hello).
+ * package would be compiled twice for that platform.
  */
 export function goGatePlan(
   inputs: Inputs,

@@ -67,6 +67,11 @@ function checkout(dir: string): string {
 /** Go's caches in their own, empty directories (a fresh runner): the restore is all there is. */
 function freshGo(base: string): Record<string, string> {
   emptyDir(base)
+  return goDirs(base)
+}
+
+/** GOPATH, GOMODCACHE and GOCACHE under `base`, as they are. */
+function goDirs(base: string): Record<string, string> {
   return {
     GOPATH: join(base, 'gopath'),
     GOMODCACHE: join(base, 'gopath', 'pkg', 'mod'),
@@ -464,13 +469,7 @@ describe('a runner build gains a platform: the Go caches follow', () => {
   ): Promise<ActionRun> {
     const fx = release(`v3.0.0-platform.${randomBytes(3).toString('hex')}`)
     const go = join(base, 'go')
-    const goEnv = sameRunner
-      ? {
-          GOPATH: join(go, 'gopath'),
-          GOMODCACHE: join(go, 'gopath', 'pkg', 'mod'),
-          GOCACHE: join(go, 'gocache')
-        }
-      : freshGo(go)
+    const goEnv = sameRunner ? goDirs(go) : freshGo(go)
     const r = await runAction({
       ...fx,
       workspace: checkout(join(base, 'workspace')),
