@@ -199,7 +199,9 @@ describe('the Go gate stops a broken tree before any build', () => {
         r = await runAction({
           ...fx,
           workspace: ws,
-          env: { ...fx.env, ...server.env() },
+          // a fresh runner's empty GOCACHE: the machine's may already hold this key (and say so
+          // in its note), and then nothing would be looked up
+          env: { ...fx.env, ...server.env(), GOCACHE: join(dir, 'gocache') },
           inputs: inputs(repo, { cache: 'true' })
         })
         // the Go caches were looked up, and the failed job saved nothing
