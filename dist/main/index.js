@@ -100942,25 +100942,14 @@ function goGatePlan(inputs, images, cgoEnabled) {
         return { ...gate, buildFlags: [], env: {}, note: '' };
     const why = `as the runner builds of ${runner.map(i => i.name).join(', ')}, to share their build cache`;
     const cgoFlag = inputs.goTestArgs.find(a => /^--?(race|msan|asan)(=true)?$/.test(a));
-    if (cgoEnabled !== undefined && cgoEnabled !== '')
-        return {
-            ...gate,
-            buildFlags: ['-trimpath'],
-            env: {},
-            note: `-trimpath ${why}; CGO_ENABLED=${cgoEnabled} from the job's environment`
-        };
-    if (cgoFlag)
-        return {
-            ...gate,
-            buildFlags: ['-trimpath'],
-            env: {},
-            note: `-trimpath ${why}; cgo left on for ${cgoFlag}`
-        };
+    const cgoKept = cgoEnabled !== undefined && cgoEnabled !== ''
+        ? `CGO_ENABLED=${cgoEnabled} from the job's environment`
+        : cgoFlag && `cgo left on for ${cgoFlag}`;
     return {
         ...gate,
         buildFlags: ['-trimpath'],
-        env: { CGO_ENABLED: '0' },
-        note: `-trimpath, CGO_ENABLED=0 ${why}`
+        env: cgoKept ? {} : { CGO_ENABLED: '0' },
+        note: cgoKept ? `-trimpath ${why}; ${cgoKept}` : `-trimpath, CGO_ENABLED=0 ${why}`
     };
 }
 /** The build-cache scope of an image: its name, made safe for a cache key. */

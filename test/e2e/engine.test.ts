@@ -8,7 +8,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { release } from '../fixtures/events.js'
 import { runAction } from '../harness/runner.js'
 import { exampleWorkspace, REGISTRY, registryTags, requireBench, uniqueRepo } from './bench.js'
@@ -59,7 +59,7 @@ beforeAll(async () => {
     ],
     {
       stdio: ['ignore', 'ignore', 'ignore'],
-      env: { ...process.env, PATH: `${join(dockerdPath(), '..')}:${process.env['PATH']}` }
+      env: { ...process.env, PATH: `${dirname(bin)}:${process.env['PATH']}` }
     }
   )
   const deadline = Date.now() + 60_000
