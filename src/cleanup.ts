@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
 import { BUILDER_STATE, removeBuilder } from './docker/builder.js'
+import { LOADED_TAGS_STATE, removeLoadedTags } from './docker/classic.js'
 import { LOGINS_STATE, logout } from './docker/login.js'
 import { saveGoCache } from './go/cache.js'
 
@@ -12,6 +13,13 @@ export async function post(): Promise<void> {
       async () => {
         const logins = core.getState(LOGINS_STATE)
         if (logins) await logout(JSON.parse(logins) as string[])
+      }
+    ],
+    [
+      'loaded platforms',
+      async () => {
+        const tags = core.getState(LOADED_TAGS_STATE)
+        if (tags) await removeLoadedTags(JSON.parse(tags) as string[])
       }
     ],
     [

@@ -2,7 +2,14 @@ import * as core from '@actions/core'
 import { resolve } from 'node:path'
 import type { GitHubContext } from './context.js'
 import { buildImage, readLoaded, type BuiltImage } from './docker/build.js'
-import { setupBuilder } from './docker/builder.js'
+import { checkSbomScanner, setupBuilder } from './docker/builder.js'
+import {
+  classicBuilt,
+  loadPlatforms,
+  platformTag,
+  pushClassic,
+  runToken
+} from './docker/classic.js'
 import { inspectEngine } from './docker/engine.js'
 import { login, loginTargets } from './docker/login.js'
 import { pushAll } from './docker/push.js'
@@ -19,7 +26,7 @@ import { limit } from './limit.js'
 import { goGate } from './go/gate.js'
 import semver from 'semver'
 import type { Inputs } from './inputs.js'
-import type { Plan } from './plan/plan.js'
+import type { Plan, PlannedImage } from './plan/plan.js'
 import type { ImageResult, Results, SmokeResult, StageTiming } from './results.js'
 
 /** How many smoke tests of one image run at once. */
@@ -94,12 +101,10 @@ export async function execute(
     core.info(
       `Docker ${info.serverVersion}, buildx ${info.buildxVersion}, ${info.containerdStore ? 'containerd' : 'classic'} image store`
     )
-    if (!info.containerdStore) {
-      throw new Error(
-        'the engine uses the classic image store, which cannot hold a multi-platform image to test before pushing; ' +
-          'enable the containerd image store ("features": {"containerd-snapshotter": true} in daemon.json, e.g. with docker/setup-docker-action\'s daemon-config; the default from Docker 29)'
+    if (!info.containerdStore)
+      core.info(
+        'the classic image store holds one platform per tag: each platform is loaded and smoke-tested on its own, then the same build is pushed from the builder and checked to have the tested content'
       )
-    }
     return info
   })
 
@@ -110,7 +115,14 @@ export async function execute(
   } else skipped(results, 'QEMU', plan.qemu.reason)
 
   const builder = await stage(results, 'Builder', async () => {
-    const b = await setupBuilder(engine, ctx.runId)
+    const b = await setupBuilder(engine, ctx.runId, {
+      ghaV2:
+        plan.cache &&
+        !cacheUnavailableReason(process.env) &&
+        (process.env['ACTIONS_CACHE_SERVICE_V2'] ?? '').toLowerCase() === 'true',
+      buildkitImage: plan.buildkitImage
+    })
+    if (plan.attestations.sbomScanner) await checkSbomScanner(plan.attestations.sbomScanner)
     const unsupported = plan.images
       .flatMap(i => i.platforms)
       .filter(p => b.platforms.length > 0 && !b.platforms.includes(p))
@@ -148,15 +160,22 @@ export async function execute(
     built.push(...b)
     results.images.push(...b.map(imageResult))
   }
+  const buildOpts = {
+    builder: builder.name,
+    cache,
+    workspace,
+    sourceDateEpoch: plan.sourceDateEpoch,
+    attestations: plan.attestations
+  }
+  // the classic store: every platform loaded on its own under this run's tags
+  const classic = !engine.containerdStore ? runToken() : undefined
+  const smokeRef = (image: PlannedImage, p: string): string | undefined =>
+    classic ? platformTag(image, p, classic) : undefined
   await stage(results, 'Build', async () => {
     for (const image of plan.images) {
-      const loaded = await buildImage(image, {
-        builder: builder.name,
-        cache,
-        workspace,
-        sourceDateEpoch: plan.sourceDateEpoch
-      })
-      const read = readLoaded(loaded)
+      const read = classic
+        ? Promise.resolve(classicBuilt(image, await loadPlatforms(image, buildOpts, classic)))
+        : readLoaded(await buildImage(image, buildOpts))
       // awaited below; a later build's failure must not leave it an unhandled rejection
       read.catch(() => undefined)
       reads.push(read)
@@ -173,7 +192,11 @@ export async function execute(
         (async () => {
           const all: SmokeResult[][] = []
           for (const image of plan.images)
-            all.push(await limit(image.smoke.platforms, SMOKE_PARALLEL, p => smokeTest(image, p)))
+            all.push(
+              await limit(image.smoke.platforms, SMOKE_PARALLEL, p =>
+                smokeTest(image, p, smokeRef(image, p))
+              )
+            )
           return all
         })()
       ])
@@ -201,7 +224,9 @@ export async function execute(
 
   if (plan.push) {
     await stage(results, 'Push', async () => {
-      const pushed = await pushAll(built, plan.metadata.version)
+      // the classic store: pushed from the builder by digest, checked against the tested content
+      if (classic) await pushClassic(built, buildOpts, results.images)
+      const pushed = await pushAll(built, plan.metadata.version, classic ? 'by-digest' : 'engine')
       for (const p of pushed) {
         const r = results.images.find(x => x.name === p.name) as ImageResult
         r.pushedTags = p.pushedTags

@@ -59,6 +59,14 @@ export interface Inputs {
   registryUsername: string
   registryPassword: string
   githubToken: string
+  /** The BuildKit image of a docker-container builder the action creates. */
+  buildkitImage: string
+  /** Provenance attestation: `auto` (min for a public repository, false otherwise) or a mode. */
+  provenance: 'auto' | 'false' | 'min' | 'max'
+  /** An SBOM attestation (needs a scanner image the builder can pull). */
+  sbom: boolean
+  /** The scanner image of the SBOM attestation. */
+  sbomScanner: string
 }
 
 /** Build arguments the action sets itself; users may not redefine them. */
@@ -118,8 +126,21 @@ export function getInputs(): Inputs {
     qemu: getTristate('qemu'),
     registryUsername: core.getInput('registry-username'),
     registryPassword,
-    githubToken
+    githubToken,
+    buildkitImage: imageInput('buildkit-image'),
+    provenance: getChoice('provenance', ['auto', 'false', 'min', 'max'] as const),
+    sbom: core.getBooleanInput('sbom'),
+    sbomScanner: imageInput('sbom-scanner')
   }
+}
+
+/** An image reference input: never empty, never read as a flag or an option list. */
+function imageInput(name: string): string {
+  const value = core.getInput(name)
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/.test(value)) {
+    throw new Error(`${name}: '${value}' is not an image reference`)
+  }
+  return value
 }
 
 function getChoice<T extends string>(name: string, choices: readonly T[]): T {

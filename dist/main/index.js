@@ -38896,7 +38896,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4216);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7268);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -38905,7 +38905,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4216:
+/***/ 7268:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -42114,6 +42114,23 @@ async function exec_run(command, args, opts = {}) {
 }
 
 ;// CONCATENATED MODULE: ./src/docker/buildArgs.ts
+/** The `--provenance`/`--sbom` flags: attestations off, or the planned ones. */
+function attestationArgs(att) {
+    if (!att || att.provenance === 'false') {
+        const args = ['--provenance=false'];
+        if (att?.sbomScanner)
+            args.push(`--sbom=generator=${att.sbomScanner}`);
+        return args;
+    }
+    const args = [`--provenance=mode=${att.provenance}`];
+    if (att.sbomScanner)
+        args.push(`--sbom=generator=${att.sbomScanner}`);
+    return args;
+}
+/** Whether the output is an index: several platforms, or attestations (always in an index). */
+function outputIsIndex(platforms, att) {
+    return platforms > 1 || (!!att && (att.provenance !== 'false' || !!att.sbomScanner));
+}
 /**
  * The `docker buildx build` argument array for one image: platforms, build args, labels, target,
  * every planned tag, cache and metadata file. Pure; no shell ever sees it.
@@ -42129,22 +42146,37 @@ function buildCommand(image, opts) {
         args.push('--label', `${k}=${v}`);
     if (image.target)
         args.push('--target', image.target);
-    for (const tag of image.tags)
-        args.push('--tag', tag);
+    const out = opts.output;
+    if (out.type === 'load-platform') {
+        // one platform of the multi-platform build, for the classic store: the smoke test's copy
+        args.splice(args.indexOf('--platform') + 1, 1, out.platform);
+        args.push('--tag', out.tag);
+    }
+    else {
+        if (out.type === 'load')
+            for (const tag of image.tags)
+                args.push('--tag', tag);
+        const level = outputIsIndex(image.platforms.length, opts.attestations) ? 'index' : 'manifest';
+        for (const [k, v] of Object.entries(image.annotations))
+            args.push('--annotation', `${level}:${k}=${v}`);
+    }
     if (opts.cache.gha) {
         args.push('--cache-from', `type=gha,scope=${image.cacheScope}`);
         args.push('--cache-to', `type=gha,scope=${image.cacheScope},mode=max,ignore-error=true`);
     }
     args.push('--metadata-file', opts.metadataFile);
-    // Loaded images carry no provenance attestation (no unknown/unknown entry in the index).
-    args.push('--provenance=false');
-    if (opts.load)
+    // a one-platform load only feeds the smoke test: no attestation (the classic store would
+    // refuse the index it makes)
+    args.push(...attestationArgs(out.type === 'load-platform' ? undefined : opts.attestations));
+    if (out.type === 'push-by-digest')
+        args.push('--output', `type=image,name=${image.name},push-by-digest=true,name-canonical=true,push=true`);
+    else
         args.push('--load');
     args.push(image.context);
     return args;
 }
 /** The `docker run` argument array of one smoke test. */
-function smokeCommand(image, platform, name) {
+function smokeCommand(image, platform, name, ref = image.versionTag) {
     return [
         'run',
         '--rm',
@@ -42162,7 +42194,7 @@ function smokeCommand(image, platform, name) {
         'none',
         '--platform',
         platform,
-        image.versionTag,
+        ref,
         ...image.smoke.args
     ];
 }
@@ -42297,30 +42329,32 @@ async function remoteLabels(ref) {
 
 
 /**
- * Builds one image with `docker buildx build --load`: the whole multi-platform index lands in the
- * containerd store. A failure names the image.
+ * Runs one `docker buildx build` of an image with the given output and returns the digest buildx
+ * reported (`containerimage.digest` of --metadata-file). A failure names the image.
  */
-async function buildImage(image, opts) {
+async function buildx(image, opts, output) {
     const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'gia-build-'));
     const metadataFile = (0,external_node_path_namespaceObject.join)(dir, 'metadata.json');
-    const args = buildCommand(image, {
-        builder: opts.builder,
-        metadataFile,
-        cache: opts.cache,
-        load: true,
-        sourceDateEpoch: opts.sourceDateEpoch
-    });
+    const args = buildCommand(image, { ...opts, metadataFile, output });
     try {
         await exec_run('docker', args, { cwd: opts.workspace });
         const meta = JSON.parse(await (0,promises_namespaceObject.readFile)(metadataFile, 'utf8').catch(() => '{}'));
-        return { image, reportedDigest: meta['containerimage.digest'] };
+        return meta['containerimage.digest'];
     }
     catch (e) {
-        throw new Error(`build of ${image.name} (${image.origin}) failed: ${e.message}`);
+        const what = output.type === 'load-platform' ? ` for ${output.platform}` : '';
+        throw new Error(`build of ${image.name}${what} (${image.origin}) failed: ${e.message}`);
     }
     finally {
         await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
     }
+}
+/**
+ * Builds one image with `docker buildx build --load`: the whole multi-platform index lands in the
+ * containerd store.
+ */
+async function buildImage(image, opts) {
+    return { image, reportedDigest: await buildx(image, opts, { type: 'load' }) };
 }
 /**
  * Reads back the index and per-platform digests of a loaded image: what will be tested and
@@ -42343,6 +42377,9 @@ async function readLoaded(loaded) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: ./node_modules/semver/index.js
+var semver = __nccwpck_require__(2088);
+var semver_default = /*#__PURE__*/__nccwpck_require__.n(semver);
 ;// CONCATENATED MODULE: ./src/docker/engine.ts
 
 /** Asks the engine what it is; a clear error when none answers or buildx is missing. */
@@ -42400,26 +42437,52 @@ async function inspectBuilder(name) {
 
 
 
+
 /** State key under which a builder the action created is remembered for the post step. */
 const BUILDER_STATE = 'builder';
+/** BuildKit and buildx speak the v2 cache protocol from these versions. */
+const V2_BUILDKIT = '0.20.0';
+const V2_BUILDX = '0.21.0';
+function older(version, than) {
+    const v = semver_default().coerce(version);
+    return !v || semver_default().lt(v, than);
+}
 /**
- * Reuses the current builder when it can build every planned platform, export caches and load
- * into the engine (the `docker` driver with the containerd image store, which the Engine stage
- * requires, or a `docker-container`/`remote` builder the workflow set up); otherwise creates a
- * `docker-container` builder, as docker/setup-buildx-action does, and remembers it for removal in
- * the post step.
+ * Why the current builder cannot do this run's job, or undefined when it can. The `docker` driver
+ * builds several platforms, loads them and exports a cache only on the containerd image store; it
+ * runs the engine's own BuildKit, which speaks the v2 cache protocol only from 0.20 (buildx must
+ * be 0.21 too, or no builder helps). Pure.
  */
-async function setupBuilder(engine, runId) {
+function builderShortfall(current, engine, needs) {
+    if (current.driver === 'docker-container' || current.driver === 'remote')
+        return undefined;
+    if (current.driver !== 'docker')
+        return `its driver ${current.driver} is not one the action knows`;
+    if (!engine.containerdStore)
+        return 'the classic image store: the docker driver cannot build several platforms or export a cache there';
+    if (needs.ghaV2 &&
+        !older(engine.buildxVersion, V2_BUILDX) &&
+        older(current.buildkitVersion, V2_BUILDKIT))
+        return `the cache service speaks v2 and the engine's BuildKit ${current.buildkitVersion || 'unknown'} only v1`;
+    return undefined;
+}
+/**
+ * Reuses the current builder when it can do the job (see builderShortfall); otherwise creates a
+ * `docker-container` builder from `buildkit-image`, as docker/setup-buildx-action does, and
+ * remembers it for removal in the post step. Its container is on the host's network, like the
+ * `docker` driver's builds: a registry or cache service on the runner's localhost is reachable
+ * (BuildKit speaks plain HTTP to localhost registries), and so is the module proxy from RUN steps.
+ */
+async function setupBuilder(engine, runId, needs) {
     const current = await inspectBuilder();
-    const reusable = (current.driver === 'docker' && engine.containerdStore) ||
-        current.driver === 'docker-container' ||
-        current.driver === 'remote';
-    if (reusable) {
+    const why = builderShortfall(current, engine, needs);
+    if (!why) {
         core_info(`using builder ${current.name} (driver ${current.driver}, BuildKit ${current.buildkitVersion || 'unknown'})`);
         return current;
     }
     const name = `go-image-action-${runId || 'local'}-${(0,external_node_crypto_.randomBytes)(3).toString('hex')}`;
-    core_info(`the current builder ${current.name} (driver ${current.driver}) is not one the action builds with; creating a docker-container builder ${name}`);
+    core_info(`the current builder ${current.name} (driver ${current.driver}) will not do: ${why}; creating a docker-container builder ${name} from ${needs.buildkitImage}`);
+    saveState(BUILDER_STATE, name);
     await exec_run('docker', [
         'buildx',
         'create',
@@ -42427,14 +42490,199 @@ async function setupBuilder(engine, runId) {
         name,
         '--driver',
         'docker-container',
+        '--driver-opt',
+        `image=${needs.buildkitImage}`,
+        '--driver-opt',
+        'network=host',
         '--bootstrap'
     ]);
-    saveState(BUILDER_STATE, name);
-    return inspectBuilder(name);
+    const created = await inspectBuilder(name);
+    core_info(`builder ${name}: BuildKit ${created.buildkitVersion || 'unknown'}`);
+    return created;
 }
 /** Post step: removes the builder the action created. */
 async function removeBuilder(name) {
     await run('docker', ['buildx', 'rm', name], { allowFailure: true });
+}
+/**
+ * `sbom: true` needs its scanner image, which BuildKit pulls from its registry: checks that the
+ * registry serves it, and fails with the fix when it does not.
+ */
+async function checkSbomScanner(image) {
+    const res = await exec_run('docker', ['buildx', 'imagetools', 'inspect', image], {
+        silent: true,
+        allowFailure: true
+    });
+    if (res.exitCode !== 0) {
+        throw new Error(`sbom: true needs the scanner image ${image}, which cannot be pulled here (${res.stderr.trim().split('\n').pop()}); ` +
+            "mirror it and set 'sbom-scanner', or set 'sbom: false'");
+    }
+}
+
+;// CONCATENATED MODULE: ./src/docker/classic.ts
+
+
+
+
+
+
+/** State key: the local tags this run loaded, removed by the post step. */
+const LOADED_TAGS_STATE = 'classic-tags';
+const loadedTags = [];
+/** Post step: removes the local tags of the platforms the run loaded (the registry keeps them). */
+async function removeLoadedTags(tags) {
+    if (tags.length > 0)
+        await run('docker', ['image', 'rm', '--force', ...tags], { silent: true, allowFailure: true });
+}
+/** A local tag for one platform of one run: `<name>:gia-<run>-linux-arm-v7`. */
+function platformTag(image, platform, run) {
+    return `${image.name}:gia-${run}-${platform.replace(/\//g, '-')}`;
+}
+/** A token that keeps two runs on one engine from loading under each other's tags. */
+function runToken() {
+    return (0,external_node_crypto_.randomBytes)(4).toString('hex');
+}
+/** Config digest, diff IDs and platform of a loaded image. */
+async function inspectLoaded(ref, platform) {
+    const res = await exec_run('docker', ['image', 'inspect', '--format', '{{json .}}', ref], {
+        silent: true
+    });
+    const img = JSON.parse(res.stdout);
+    const got = platformOf({
+        digest: img.Id,
+        size: 0,
+        platform: { os: img.Os, architecture: img.Architecture, variant: img.Variant || undefined }
+    });
+    if (got !== platform)
+        throw new Error(`${ref} was built for ${platform} but is ${got}`);
+    return { platform, ref, config: img.Id, diffIds: img.RootFS.Layers ?? [] };
+}
+/**
+ * Builds and loads every platform of an image on its own (a one-platform `--load` works with the
+ * classic store); the builder's cache makes every platform after the first cheap.
+ */
+async function loadPlatforms(image, opts, token) {
+    const out = [];
+    for (const platform of image.platforms) {
+        const tag = platformTag(image, platform, token);
+        loadedTags.push(tag);
+        saveState(LOADED_TAGS_STATE, JSON.stringify(loadedTags));
+        await buildx(image, opts, { type: 'load-platform', platform, tag });
+        const loaded = await inspectLoaded(tag, platform);
+        core_info(`${image.name} ${platform}: loaded as ${tag} (config ${loaded.config})`);
+        out.push(loaded);
+    }
+    return out;
+}
+async function inspectRaw(ref) {
+    const res = await retryTransient(`inspecting ${ref}`, () => exec_run('docker', ['buildx', 'imagetools', 'inspect', '--raw', ref], { silent: true }));
+    return res.stdout;
+}
+/**
+ * The platforms of an index in the registry, attestation manifests left out: each one's manifest
+ * digest, config digest and diff IDs (read from the config).
+ */
+async function pushedPlatforms(name, digest) {
+    const index = JSON.parse(await inspectRaw(`${name}@${digest}`));
+    const out = [];
+    for (const d of index.manifests ?? []) {
+        if (d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest')
+            continue;
+        const platform = platformOf(d);
+        if (platform === 'unknown/unknown')
+            continue;
+        const manifest = JSON.parse(await inspectRaw(`${name}@${d.digest}`));
+        const config = JSON.parse((await retryTransient(`inspecting ${name}@${d.digest}`, () => exec_run('docker', [
+            'buildx',
+            'imagetools',
+            'inspect',
+            `${name}@${d.digest}`,
+            '--format',
+            '{{json .Image}}'
+        ], { silent: true }))).stdout);
+        out.push({
+            platform,
+            digest: d.digest,
+            config: manifest.config.digest,
+            diffIds: config.rootfs?.diff_ids ?? [],
+            size: d.size + manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0)
+        });
+    }
+    return out;
+}
+/**
+ * What was pushed must be what was tested: per platform, the same config digest and the same
+ * layer diff IDs (manifest digests may differ between exporters, the content may not). Returns
+ * the reasons it is not, empty when it is.
+ */
+function contentDifferences(loaded, pushed) {
+    const reasons = [];
+    for (const l of loaded) {
+        const p = pushed.find(x => x.platform === l.platform);
+        if (!p) {
+            reasons.push(`${l.platform}: not in the pushed index`);
+            continue;
+        }
+        if (p.config !== l.config)
+            reasons.push(`${l.platform}: config ${p.config} pushed, ${l.config} tested`);
+        if (p.diffIds.join(',') !== l.diffIds.join(','))
+            reasons.push(`${l.platform}: layers ${p.diffIds.map(d => d.slice(7, 19)).join(',')} pushed, ${l.diffIds.map(d => d.slice(7, 19)).join(',')} tested`);
+    }
+    for (const p of pushed)
+        if (!loaded.some(l => l.platform === p.platform))
+            reasons.push(`${p.platform}: pushed but not tested`);
+    return reasons;
+}
+/**
+ * Pushes an image from the builder by digest (no tag moves), the same build as the tested loads
+ * (the builder's cache makes it cheap), and checks its content against what was tested. Throws,
+ * naming every difference, before any tag is written.
+ */
+async function pushTested(image, opts, loaded) {
+    const digest = await buildx(image, opts, { type: 'push-by-digest' });
+    if (!digest)
+        throw new Error(`push of ${image.name}: buildx reported no digest`);
+    const platforms = await pushedPlatforms(image.name, digest);
+    const diff = contentDifferences(loaded, platforms);
+    if (diff.length > 0) {
+        throw new Error(`${image.name}@${digest} is not what was smoke-tested, so no tag was moved: ${diff.join('; ')}`);
+    }
+    core_info(`${image.name}@${digest}: pushed by digest; every platform has the tested config and layers`);
+    return { digest, platforms };
+}
+/** A classic-store image before its push: no index digest yet, one loaded image per platform. */
+function classicBuilt(image, loaded) {
+    return {
+        image,
+        digest: '',
+        manifests: loaded.map(l => ({ platform: l.platform, digest: '', size: 0 })),
+        loaded
+    };
+}
+/**
+ * Pushes every image by digest (pushTested) before any tag moves, then records what was pushed:
+ * the index digest and each platform's manifest digest and size, in the built images (which the
+ * tags are then pointed at) and in the results.
+ */
+async function pushClassic(built, opts, results) {
+    for (const b of built) {
+        const pushed = await pushTested(b.image, opts, b.loaded ?? []);
+        b.digest = pushed.digest;
+        b.manifests = pushed.platforms.map(p => ({
+            platform: p.platform,
+            digest: p.digest,
+            size: p.size
+        }));
+        const r = results.find(x => x.name === b.image.name);
+        if (!r)
+            continue;
+        r.digest = pushed.digest;
+        for (const p of r.platforms) {
+            const m = pushed.platforms.find(x => x.platform === p.platform);
+            if (m)
+                Object.assign(p, { digest: m.digest, size: m.size });
+        }
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/docker/login.ts
@@ -42499,9 +42747,6 @@ async function logout(registries) {
     }
 }
 
-// EXTERNAL MODULE: ./node_modules/semver/index.js
-var semver = __nccwpck_require__(2088);
-var semver_default = /*#__PURE__*/__nccwpck_require__.n(semver);
 ;// CONCATENATED MODULE: ./src/docker/push.ts
 
 
@@ -42539,6 +42784,14 @@ async function verifyPushed(built, ref) {
 async function pushTag(tag) {
     await retryTransient(`docker push ${tag}`, () => exec_run('docker', ['push', tag]));
 }
+/**
+ * Points a tag at an index already in the registry (pushed by digest): `imagetools create` from
+ * that one index writes it unchanged under the tag (same digest, checked by verifyPushed).
+ */
+async function tagDigest(tag, digest) {
+    const repo = tag.slice(0, tag.lastIndexOf(':'));
+    await retryTransient(`tagging ${tag}`, () => exec_run('docker', ['buildx', 'imagetools', 'create', '--tag', tag, `${repo}@${digest}`]));
+}
 /** Whether `latest` may move to this version: not when the current `latest` is a higher semver. */
 function latestMayMove(current, next) {
     if (!current)
@@ -42551,13 +42804,15 @@ function latestMayMove(current, next) {
 }
 /**
  * Pushes every image: version tags first (each verified against what was tested), then `latest`
- * last, and only where it does not move backwards.
+ * last, and only where it does not move backwards. `engine`: `docker push` of the tags the engine
+ * holds; `by-digest`: the images are in the registry already (pushed by digest), only tags move.
  */
-async function pushAll(built, version) {
+async function pushAll(built, version, from = 'engine') {
     const results = built.map(b => ({ name: b.image.name, pushedTags: [] }));
+    const publish = (b, tag) => from === 'engine' ? pushTag(tag) : tagDigest(tag, b.digest);
     for (const [i, b] of built.entries()) {
         for (const tag of b.image.tags.filter(t => !t.endsWith(':latest'))) {
-            await pushTag(tag);
+            await publish(b, tag);
             await verifyPushed(b, tag);
             results[i].pushedTags.push(tag);
         }
@@ -42572,7 +42827,7 @@ async function pushAll(built, version) {
             notice(`${b.image.name}: ${results[i].latestNote}`);
             continue;
         }
-        await pushTag(latest);
+        await publish(b, latest);
         await verifyPushed(b, latest);
         results[i].pushedTags.push(latest);
     }
@@ -42655,11 +42910,12 @@ async function setupQemu(platforms) {
 const SMOKE_TIMEOUT_MS = 120_000;
 /**
  * Runs the image on one platform with its smoke arguments and checks the output contains the
- * expected text. Never throws for a failed check: the result says what happened.
+ * expected text (`ref`: where the engine holds that platform, the version tag unless the classic
+ * store holds it under a tag of its own). Never throws for a failed check: the result says what happened.
  */
-async function smokeTest(image, platform, timeoutMs = SMOKE_TIMEOUT_MS) {
+async function smokeTest(image, platform, ref = image.versionTag, timeoutMs = SMOKE_TIMEOUT_MS) {
     const name = `gia-smoke-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
-    const args = smokeCommand(image, platform, name);
+    const args = smokeCommand(image, platform, name, ref);
     const command = `docker ${args.join(' ')}`;
     const started = Date.now();
     let timedOut = false;
@@ -99814,6 +100070,7 @@ async function goGate(dir, workspace, gate) {
 
 
 
+
 /** How many smoke tests of one image run at once. */
 const SMOKE_PARALLEL = 4;
 /**
@@ -99875,10 +100132,8 @@ async function execute(plan, inputs, ctx, results) {
     const engine = await stage(results, 'Engine', async () => {
         const info = await inspectEngine();
         core_info(`Docker ${info.serverVersion}, buildx ${info.buildxVersion}, ${info.containerdStore ? 'containerd' : 'classic'} image store`);
-        if (!info.containerdStore) {
-            throw new Error('the engine uses the classic image store, which cannot hold a multi-platform image to test before pushing; ' +
-                'enable the containerd image store ("features": {"containerd-snapshotter": true} in daemon.json, e.g. with docker/setup-docker-action\'s daemon-config; the default from Docker 29)');
-        }
+        if (!info.containerdStore)
+            core_info('the classic image store holds one platform per tag: each platform is loaded and smoke-tested on its own, then the same build is pushed from the builder and checked to have the tested content');
         return info;
     });
     if (plan.qemu.platforms.length > 0) {
@@ -99889,7 +100144,14 @@ async function execute(plan, inputs, ctx, results) {
     else
         skipped(results, 'QEMU', plan.qemu.reason);
     const builder = await stage(results, 'Builder', async () => {
-        const b = await setupBuilder(engine, ctx.runId);
+        const b = await setupBuilder(engine, ctx.runId, {
+            ghaV2: plan.cache &&
+                !cacheUnavailableReason(process.env) &&
+                (process.env['ACTIONS_CACHE_SERVICE_V2'] ?? '').toLowerCase() === 'true',
+            buildkitImage: plan.buildkitImage
+        });
+        if (plan.attestations.sbomScanner)
+            await checkSbomScanner(plan.attestations.sbomScanner);
         const unsupported = plan.images
             .flatMap(i => i.platforms)
             .filter(p => b.platforms.length > 0 && !b.platforms.includes(p));
@@ -99921,15 +100183,21 @@ async function execute(plan, inputs, ctx, results) {
         built.push(...b);
         results.images.push(...b.map(imageResult));
     };
+    const buildOpts = {
+        builder: builder.name,
+        cache,
+        workspace,
+        sourceDateEpoch: plan.sourceDateEpoch,
+        attestations: plan.attestations
+    };
+    // the classic store: every platform loaded on its own under this run's tags
+    const classic = !engine.containerdStore ? runToken() : undefined;
+    const smokeRef = (image, p) => classic ? platformTag(image, p, classic) : undefined;
     await stage(results, 'Build', async () => {
         for (const image of plan.images) {
-            const loaded = await buildImage(image, {
-                builder: builder.name,
-                cache,
-                workspace,
-                sourceDateEpoch: plan.sourceDateEpoch
-            });
-            const read = readLoaded(loaded);
+            const read = classic
+                ? Promise.resolve(classicBuilt(image, await loadPlatforms(image, buildOpts, classic)))
+                : readLoaded(await buildImage(image, buildOpts));
             // awaited below; a later build's failure must not leave it an unhandled rejection
             read.catch(() => undefined);
             reads.push(read);
@@ -99946,7 +100214,7 @@ async function execute(plan, inputs, ctx, results) {
                 (async () => {
                     const all = [];
                     for (const image of plan.images)
-                        all.push(await limit(image.smoke.platforms, SMOKE_PARALLEL, p => smokeTest(image, p)));
+                        all.push(await limit(image.smoke.platforms, SMOKE_PARALLEL, p => smokeTest(image, p, smokeRef(image, p))));
                     return all;
                 })()
             ]);
@@ -99977,7 +100245,10 @@ async function execute(plan, inputs, ctx, results) {
         skipped(results, 'Smoke test', 'smoke-test: false or no platform to test');
     if (plan.push) {
         await stage(results, 'Push', async () => {
-            const pushed = await pushAll(built, plan.metadata.version);
+            // the classic store: pushed from the builder by digest, checked against the tested content
+            if (classic)
+                await pushClassic(built, buildOpts, results.images);
+            const pushed = await pushAll(built, plan.metadata.version, classic ? 'by-digest' : 'engine');
             for (const p of pushed) {
                 const r = results.images.find(x => x.name === p.name);
                 r.pushedTags = p.pushedTags;
@@ -100260,8 +100531,20 @@ function getInputs() {
         qemu: getTristate('qemu'),
         registryUsername: getInput('registry-username'),
         registryPassword,
-        githubToken
+        githubToken,
+        buildkitImage: imageInput('buildkit-image'),
+        provenance: getChoice('provenance', ['auto', 'false', 'min', 'max']),
+        sbom: getBooleanInput('sbom'),
+        sbomScanner: imageInput('sbom-scanner')
     };
+}
+/** An image reference input: never empty, never read as a flag or an option list. */
+function imageInput(name) {
+    const value = getInput(name);
+    if (!/^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/.test(value)) {
+        throw new Error(`${name}: '${value}' is not an image reference`);
+    }
+    return value;
 }
 function getChoice(name, choices) {
     const value = getInput(name).toLowerCase();
@@ -100711,6 +100994,41 @@ function targetPlatformRuns(stages) {
  * image without a shell needs.
  */
 const GO_BUILD_RUN = /\bgo\s+(build|install)\b|(?:^|[\s["/])go"\s*,\s*"(build|install)"/;
+/** OCI annotation keys the pushed image carries, from its labels. */
+const ANNOTATION_KEYS = [
+    'org.opencontainers.image.description',
+    'org.opencontainers.image.source',
+    'org.opencontainers.image.licenses',
+    'org.opencontainers.image.version',
+    'org.opencontainers.image.revision',
+    'org.opencontainers.image.created'
+];
+/**
+ * Provenance as docker/build-push-action decides it from the repository's visibility, but
+ * `min` (no build arguments or environment in it) for a public repository, and none for a
+ * private one or when the payload does not say.
+ */
+function attestationPlan(inputs, ctx) {
+    const sbomScanner = inputs.sbom ? inputs.sbomScanner : undefined;
+    if (inputs.provenance !== 'auto')
+        return {
+            provenance: inputs.provenance,
+            provenanceReason: `provenance: ${inputs.provenance}`,
+            sbomScanner
+        };
+    const isPrivate = ctx.payload?.repository?.private;
+    if (isPrivate === false)
+        return {
+            provenance: 'min',
+            provenanceReason: 'provenance: auto (public repository)',
+            sbomScanner
+        };
+    return {
+        provenance: 'false',
+        provenanceReason: `provenance: auto (${isPrivate === true ? 'private repository' : 'repository visibility unknown'})`,
+        sbomScanner
+    };
+}
 /** The workspace-relative Dockerfile path of every image that has one, for the caller to read. */
 function dockerfilePaths(inputs) {
     return inputs.images
@@ -100869,6 +101187,7 @@ function buildPlan(inputs, ctx, opts) {
             tags,
             versionTag,
             labels,
+            annotations: Object.fromEntries(ANNOTATION_KEYS.filter(k => labels[k] !== undefined).map(k => [k, labels[k]])),
             buildArgs: mergeBuildArgs(commonArgs, inputs.buildArgs, img.buildArgs),
             target: img.target,
             cacheScope: cacheScope(name),
@@ -100922,7 +101241,9 @@ function buildPlan(inputs, ctx, opts) {
         registries: unique(images.map(i => i.registry)),
         warnings,
         fileWarnings,
-        sourceDateEpoch: Math.floor(Date.parse(metadata.date) / 1000)
+        sourceDateEpoch: Math.floor(Date.parse(metadata.date) / 1000),
+        attestations: attestationPlan(inputs, ctx),
+        buildkitImage: inputs.buildkitImage
     };
 }
 /**
@@ -100993,6 +101314,10 @@ function renderPlanText(plan) {
                 : 'off'
         ],
         ['cache', plan.cache ? 'Go caches + buildx type=gha' : 'off'],
+        [
+            'attestations',
+            `provenance ${plan.attestations.provenance}  <- ${plan.attestations.provenanceReason}${plan.attestations.sbomScanner ? `; SBOM by ${plan.attestations.sbomScanner}` : ''}`
+        ],
         ['dry run', String(plan.dryRun)]
     ];
     const lines = table(rows);

@@ -38400,7 +38400,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9382:
+/***/ 5592:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -40048,7 +40048,7 @@ var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_namespaceObject.promises;
+const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm: io_util_rm, rmdir, stat, symlink, unlink } = external_fs_namespaceObject.promises;
 // export const {open} = 'fs'
 const IS_WINDOWS = process.platform === 'win32';
 /**
@@ -40315,7 +40315,7 @@ function rmRF(inputPath) {
         }
         try {
             // note if path does not exist, error is silent
-            yield rm(inputPath, {
+            yield io_util_rm(inputPath, {
                 force: true,
                 maxRetries: 3,
                 recursive: true,
@@ -41543,6 +41543,8 @@ function getIDToken(aud) {
 //# sourceMappingURL=core.js.map
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: ./node_modules/semver/index.js
+var node_modules_semver = __nccwpck_require__(2088);
 ;// CONCATENATED MODULE: ./src/exec.ts
 
 /**
@@ -41627,26 +41629,52 @@ async function engine_inspectBuilder(name) {
 
 
 
+
 /** State key under which a builder the action created is remembered for the post step. */
 const BUILDER_STATE = 'builder';
+/** BuildKit and buildx speak the v2 cache protocol from these versions. */
+const V2_BUILDKIT = '0.20.0';
+const V2_BUILDX = '0.21.0';
+function older(version, than) {
+    const v = semver.coerce(version);
+    return !v || semver.lt(v, than);
+}
 /**
- * Reuses the current builder when it can build every planned platform, export caches and load
- * into the engine (the `docker` driver with the containerd image store, which the Engine stage
- * requires, or a `docker-container`/`remote` builder the workflow set up); otherwise creates a
- * `docker-container` builder, as docker/setup-buildx-action does, and remembers it for removal in
- * the post step.
+ * Why the current builder cannot do this run's job, or undefined when it can. The `docker` driver
+ * builds several platforms, loads them and exports a cache only on the containerd image store; it
+ * runs the engine's own BuildKit, which speaks the v2 cache protocol only from 0.20 (buildx must
+ * be 0.21 too, or no builder helps). Pure.
  */
-async function setupBuilder(engine, runId) {
+function builderShortfall(current, engine, needs) {
+    if (current.driver === 'docker-container' || current.driver === 'remote')
+        return undefined;
+    if (current.driver !== 'docker')
+        return `its driver ${current.driver} is not one the action knows`;
+    if (!engine.containerdStore)
+        return 'the classic image store: the docker driver cannot build several platforms or export a cache there';
+    if (needs.ghaV2 &&
+        !older(engine.buildxVersion, V2_BUILDX) &&
+        older(current.buildkitVersion, V2_BUILDKIT))
+        return `the cache service speaks v2 and the engine's BuildKit ${current.buildkitVersion || 'unknown'} only v1`;
+    return undefined;
+}
+/**
+ * Reuses the current builder when it can do the job (see builderShortfall); otherwise creates a
+ * `docker-container` builder from `buildkit-image`, as docker/setup-buildx-action does, and
+ * remembers it for removal in the post step. Its container is on the host's network, like the
+ * `docker` driver's builds: a registry or cache service on the runner's localhost is reachable
+ * (BuildKit speaks plain HTTP to localhost registries), and so is the module proxy from RUN steps.
+ */
+async function setupBuilder(engine, runId, needs) {
     const current = await inspectBuilder();
-    const reusable = (current.driver === 'docker' && engine.containerdStore) ||
-        current.driver === 'docker-container' ||
-        current.driver === 'remote';
-    if (reusable) {
+    const why = builderShortfall(current, engine, needs);
+    if (!why) {
         core.info(`using builder ${current.name} (driver ${current.driver}, BuildKit ${current.buildkitVersion || 'unknown'})`);
         return current;
     }
     const name = `go-image-action-${runId || 'local'}-${randomBytes(3).toString('hex')}`;
-    core.info(`the current builder ${current.name} (driver ${current.driver}) is not one the action builds with; creating a docker-container builder ${name}`);
+    core.info(`the current builder ${current.name} (driver ${current.driver}) will not do: ${why}; creating a docker-container builder ${name} from ${needs.buildkitImage}`);
+    core.saveState(BUILDER_STATE, name);
     await run('docker', [
         'buildx',
         'create',
@@ -41654,14 +41682,381 @@ async function setupBuilder(engine, runId) {
         name,
         '--driver',
         'docker-container',
+        '--driver-opt',
+        `image=${needs.buildkitImage}`,
+        '--driver-opt',
+        'network=host',
         '--bootstrap'
     ]);
-    core.saveState(BUILDER_STATE, name);
-    return inspectBuilder(name);
+    const created = await inspectBuilder(name);
+    core.info(`builder ${name}: BuildKit ${created.buildkitVersion || 'unknown'}`);
+    return created;
 }
 /** Post step: removes the builder the action created. */
 async function removeBuilder(name) {
     await exec_run('docker', ['buildx', 'rm', name], { allowFailure: true });
+}
+/**
+ * `sbom: true` needs its scanner image, which BuildKit pulls from its registry: checks that the
+ * registry serves it, and fails with the fix when it does not.
+ */
+async function checkSbomScanner(image) {
+    const res = await run('docker', ['buildx', 'imagetools', 'inspect', image], {
+        silent: true,
+        allowFailure: true
+    });
+    if (res.exitCode !== 0) {
+        throw new Error(`sbom: true needs the scanner image ${image}, which cannot be pulled here (${res.stderr.trim().split('\n').pop()}); ` +
+            "mirror it and set 'sbom-scanner', or set 'sbom: false'");
+    }
+}
+
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: ./src/docker/retry.ts
+
+/**
+ * Whether a failed registry request is worth another attempt: the registry answered with a
+ * server error or the connection dropped. Never a 4xx (auth, quota, name, missing tag): those
+ * fail the same way again.
+ */
+function retry_transientRegistryError(message) {
+    return /\b(500 Internal Server Error|502 Bad Gateway|503 Service Unavailable|504 Gateway Timeout)\b|connection reset by peer|broken pipe|i\/o timeout|unexpected EOF|TLS handshake timeout/.test(message);
+}
+/** Attempts per registry operation, and the pause before the second one (doubled after). */
+const REGISTRY_ATTEMPTS = 3;
+const RETRY_MS = 1000;
+/**
+ * Runs a registry operation again after a transient error (see transientRegistryError), with a
+ * warning that names the operation and the error. Only for idempotent operations: pushing
+ * content-addressed blobs and manifests, or reading. A registry with the filesystem driver can
+ * answer 500 ("invalid checksum digest format") to a HEAD of a tag while Docker's own concurrent
+ * per-platform PUTs rewrite that tag's link; so can any registry under load.
+ */
+async function retry_retryTransient(what, op) {
+    for (let attempt = 1;; attempt++) {
+        try {
+            return await op();
+        }
+        catch (e) {
+            const message = e.message;
+            if (attempt >= REGISTRY_ATTEMPTS || !retry_transientRegistryError(message))
+                throw e;
+            const wait = RETRY_MS * 2 ** (attempt - 1);
+            const reason = message.split('\n').filter(Boolean).slice(-1)[0];
+            core.warning(`${what} failed on a registry error (${reason}); attempt ${attempt + 1} of ${REGISTRY_ATTEMPTS} in ${wait / 1000} s`);
+            await new Promise(resolve => setTimeout(resolve, wait));
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/docker/image.ts
+
+
+
+
+
+/** `os/arch[/variant]` of a descriptor. */
+function image_platformOf(d) {
+    const p = d.platform;
+    if (!p)
+        return 'unknown/unknown';
+    return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+}
+/**
+ * The per-platform manifests of an OCI image index, with each image's size, read through a
+ * blob reader (a local OCI layout or a registry). Attestation manifests are left out.
+ */
+async function indexManifests(indexJson, readBlob) {
+    const index = JSON.parse(indexJson);
+    const out = [];
+    for (const d of index.manifests ?? []) {
+        if (d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest')
+            continue;
+        if (image_platformOf(d) === 'unknown/unknown')
+            continue;
+        const manifest = JSON.parse(await readBlob(d.digest));
+        const size = d.size + manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0);
+        out.push({ platform: image_platformOf(d), digest: d.digest, size });
+    }
+    return out;
+}
+/**
+ * The index digest and per-platform manifests of an image in the engine's (containerd) store,
+ * read from `docker save` (an OCI layout): exactly what `docker run --platform` runs and what
+ * `docker push` sends.
+ */
+async function image_localImage(ref) {
+    const dir = await mkdtemp(join(tmpdir(), 'gia-save-'));
+    try {
+        await run('docker', ['save', '--output', join(dir, 'image.tar'), ref], { silent: true });
+        await run('tar', ['-xf', join(dir, 'image.tar'), '-C', dir], { silent: true });
+        const blob = (digest) => readFile(join(dir, 'blobs', ...digest.split(':')), 'utf8');
+        // docker save wraps the image's own index in a top-level index.json; unwrap it.
+        const top = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8'));
+        const d = top.manifests[0];
+        if (!d)
+            throw new Error(`docker save ${ref}: no manifest`);
+        if (d.mediaType?.includes('manifest.list') || d.mediaType?.includes('image.index')) {
+            return { digest: d.digest, manifests: await indexManifests(await blob(d.digest), blob) };
+        }
+        // A single-platform image: one manifest, its platform in the config.
+        const manifest = JSON.parse(await blob(d.digest));
+        const config = JSON.parse(await blob(manifest.config.digest));
+        const platform = { os: config.os, architecture: config.architecture, variant: config.variant };
+        return {
+            digest: d.digest,
+            manifests: await indexManifests(JSON.stringify({ manifests: [{ ...d, platform }] }), blob)
+        };
+    }
+    finally {
+        await rm(dir, { recursive: true, force: true });
+    }
+}
+/** The labels of a remote image (of its first platform), or undefined when it does not exist. */
+async function remoteLabels(ref) {
+    const res = await retryTransient(`inspecting ${ref}`, async () => {
+        const r = await run('docker', ['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Image}}'], { silent: true, allowFailure: true });
+        // a server error is retried, and never taken for "no such tag"
+        if (r.exitCode !== 0 && transientRegistryError(r.stderr))
+            throw new Error(r.stderr.trim());
+        return r;
+    });
+    if (res.exitCode !== 0) {
+        if (/not found|manifest unknown|404 Not Found/i.test(res.stderr))
+            return undefined;
+        throw new Error(`cannot inspect ${ref} in its registry: ${res.stderr.trim().split('\n').pop()}`);
+    }
+    const parsed = JSON.parse(res.stdout);
+    if (parsed.config)
+        return parsed.config.Labels ?? {};
+    const first = Object.values(parsed)[0];
+    return first?.config?.Labels ?? {};
+}
+
+;// CONCATENATED MODULE: ./src/docker/build.ts
+
+
+
+
+
+
+
+/**
+ * Runs one `docker buildx build` of an image with the given output and returns the digest buildx
+ * reported (`containerimage.digest` of --metadata-file). A failure names the image.
+ */
+async function build_buildx(image, opts, output) {
+    const dir = await mkdtemp(join(tmpdir(), 'gia-build-'));
+    const metadataFile = join(dir, 'metadata.json');
+    const args = buildCommand(image, { ...opts, metadataFile, output });
+    try {
+        await run('docker', args, { cwd: opts.workspace });
+        const meta = JSON.parse(await readFile(metadataFile, 'utf8').catch(() => '{}'));
+        return meta['containerimage.digest'];
+    }
+    catch (e) {
+        const what = output.type === 'load-platform' ? ` for ${output.platform}` : '';
+        throw new Error(`build of ${image.name}${what} (${image.origin}) failed: ${e.message}`);
+    }
+    finally {
+        await rm(dir, { recursive: true, force: true });
+    }
+}
+/**
+ * Builds one image with `docker buildx build --load`: the whole multi-platform index lands in the
+ * containerd store.
+ */
+async function buildImage(image, opts) {
+    return { image, reportedDigest: await build_buildx(image, opts, { type: 'load' }) };
+}
+/**
+ * Reads back the index and per-platform digests of a loaded image: what will be tested and
+ * pushed. Checks them against what buildx reported and the planned platforms.
+ */
+async function readLoaded(loaded) {
+    const { image } = loaded;
+    const local = await localImage(image.versionTag);
+    const built = loaded.reportedDigest ?? local.digest;
+    if (built !== local.digest) {
+        throw new Error(`build of ${image.name}: buildx reported ${built} but the engine holds ${local.digest}`);
+    }
+    const missing = image.platforms.filter(p => !local.manifests.some(m => m.platform === p));
+    if (missing.length > 0) {
+        throw new Error(`build of ${image.name}: the loaded image lacks ${missing.join(', ')}`);
+    }
+    core.info(`${image.name}: ${local.digest} (${local.manifests.map(m => `${m.platform} ${m.digest.slice(7, 19)}`).join(', ')})`);
+    return { image, digest: local.digest, manifests: local.manifests };
+}
+
+;// CONCATENATED MODULE: ./src/docker/classic.ts
+
+
+
+
+
+
+/** State key: the local tags this run loaded, removed by the post step. */
+const LOADED_TAGS_STATE = 'classic-tags';
+const loadedTags = (/* unused pure expression or super */ null && ([]));
+/** Post step: removes the local tags of the platforms the run loaded (the registry keeps them). */
+async function removeLoadedTags(tags) {
+    if (tags.length > 0)
+        await exec_run('docker', ['image', 'rm', '--force', ...tags], { silent: true, allowFailure: true });
+}
+/** A local tag for one platform of one run: `<name>:gia-<run>-linux-arm-v7`. */
+function platformTag(image, platform, run) {
+    return `${image.name}:gia-${run}-${platform.replace(/\//g, '-')}`;
+}
+/** A token that keeps two runs on one engine from loading under each other's tags. */
+function runToken() {
+    return randomBytes(4).toString('hex');
+}
+/** Config digest, diff IDs and platform of a loaded image. */
+async function inspectLoaded(ref, platform) {
+    const res = await run('docker', ['image', 'inspect', '--format', '{{json .}}', ref], {
+        silent: true
+    });
+    const img = JSON.parse(res.stdout);
+    const got = platformOf({
+        digest: img.Id,
+        size: 0,
+        platform: { os: img.Os, architecture: img.Architecture, variant: img.Variant || undefined }
+    });
+    if (got !== platform)
+        throw new Error(`${ref} was built for ${platform} but is ${got}`);
+    return { platform, ref, config: img.Id, diffIds: img.RootFS.Layers ?? [] };
+}
+/**
+ * Builds and loads every platform of an image on its own (a one-platform `--load` works with the
+ * classic store); the builder's cache makes every platform after the first cheap.
+ */
+async function loadPlatforms(image, opts, token) {
+    const out = [];
+    for (const platform of image.platforms) {
+        const tag = platformTag(image, platform, token);
+        loadedTags.push(tag);
+        core.saveState(LOADED_TAGS_STATE, JSON.stringify(loadedTags));
+        await buildx(image, opts, { type: 'load-platform', platform, tag });
+        const loaded = await inspectLoaded(tag, platform);
+        core.info(`${image.name} ${platform}: loaded as ${tag} (config ${loaded.config})`);
+        out.push(loaded);
+    }
+    return out;
+}
+async function inspectRaw(ref) {
+    const res = await retryTransient(`inspecting ${ref}`, () => run('docker', ['buildx', 'imagetools', 'inspect', '--raw', ref], { silent: true }));
+    return res.stdout;
+}
+/**
+ * The platforms of an index in the registry, attestation manifests left out: each one's manifest
+ * digest, config digest and diff IDs (read from the config).
+ */
+async function pushedPlatforms(name, digest) {
+    const index = JSON.parse(await inspectRaw(`${name}@${digest}`));
+    const out = [];
+    for (const d of index.manifests ?? []) {
+        if (d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest')
+            continue;
+        const platform = platformOf(d);
+        if (platform === 'unknown/unknown')
+            continue;
+        const manifest = JSON.parse(await inspectRaw(`${name}@${d.digest}`));
+        const config = JSON.parse((await retryTransient(`inspecting ${name}@${d.digest}`, () => run('docker', [
+            'buildx',
+            'imagetools',
+            'inspect',
+            `${name}@${d.digest}`,
+            '--format',
+            '{{json .Image}}'
+        ], { silent: true }))).stdout);
+        out.push({
+            platform,
+            digest: d.digest,
+            config: manifest.config.digest,
+            diffIds: config.rootfs?.diff_ids ?? [],
+            size: d.size + manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0)
+        });
+    }
+    return out;
+}
+/**
+ * What was pushed must be what was tested: per platform, the same config digest and the same
+ * layer diff IDs (manifest digests may differ between exporters, the content may not). Returns
+ * the reasons it is not, empty when it is.
+ */
+function contentDifferences(loaded, pushed) {
+    const reasons = [];
+    for (const l of loaded) {
+        const p = pushed.find(x => x.platform === l.platform);
+        if (!p) {
+            reasons.push(`${l.platform}: not in the pushed index`);
+            continue;
+        }
+        if (p.config !== l.config)
+            reasons.push(`${l.platform}: config ${p.config} pushed, ${l.config} tested`);
+        if (p.diffIds.join(',') !== l.diffIds.join(','))
+            reasons.push(`${l.platform}: layers ${p.diffIds.map(d => d.slice(7, 19)).join(',')} pushed, ${l.diffIds.map(d => d.slice(7, 19)).join(',')} tested`);
+    }
+    for (const p of pushed)
+        if (!loaded.some(l => l.platform === p.platform))
+            reasons.push(`${p.platform}: pushed but not tested`);
+    return reasons;
+}
+/**
+ * Pushes an image from the builder by digest (no tag moves), the same build as the tested loads
+ * (the builder's cache makes it cheap), and checks its content against what was tested. Throws,
+ * naming every difference, before any tag is written.
+ */
+async function pushTested(image, opts, loaded) {
+    const digest = await buildx(image, opts, { type: 'push-by-digest' });
+    if (!digest)
+        throw new Error(`push of ${image.name}: buildx reported no digest`);
+    const platforms = await pushedPlatforms(image.name, digest);
+    const diff = contentDifferences(loaded, platforms);
+    if (diff.length > 0) {
+        throw new Error(`${image.name}@${digest} is not what was smoke-tested, so no tag was moved: ${diff.join('; ')}`);
+    }
+    core.info(`${image.name}@${digest}: pushed by digest; every platform has the tested config and layers`);
+    return { digest, platforms };
+}
+/** A classic-store image before its push: no index digest yet, one loaded image per platform. */
+function classicBuilt(image, loaded) {
+    return {
+        image,
+        digest: '',
+        manifests: loaded.map(l => ({ platform: l.platform, digest: '', size: 0 })),
+        loaded
+    };
+}
+/**
+ * Pushes every image by digest (pushTested) before any tag moves, then records what was pushed:
+ * the index digest and each platform's manifest digest and size, in the built images (which the
+ * tags are then pointed at) and in the results.
+ */
+async function pushClassic(built, opts, results) {
+    for (const b of built) {
+        const pushed = await pushTested(b.image, opts, b.loaded ?? []);
+        b.digest = pushed.digest;
+        b.manifests = pushed.platforms.map(p => ({
+            platform: p.platform,
+            digest: p.digest,
+            size: p.size
+        }));
+        const r = results.find(x => x.name === b.image.name);
+        if (!r)
+            continue;
+        r.digest = pushed.digest;
+        for (const p of r.platforms) {
+            const m = pushed.platforms.find(x => x.platform === p.platform);
+            if (m)
+                Object.assign(p, { digest: m.digest, size: m.size });
+        }
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/docker/login.ts
@@ -45434,8 +45829,6 @@ function glob_hashFiles(patterns_1) {
     });
 }
 //# sourceMappingURL=glob.js.map
-// EXTERNAL MODULE: ./node_modules/semver/index.js
-var semver = __nccwpck_require__(2088);
 ;// CONCATENATED MODULE: ./node_modules/@actions/cache/lib/internal/constants.js
 var CacheFilename;
 (function (CacheFilename) {
@@ -45601,7 +45994,7 @@ function getVersion(app_1) {
 function getCompressionMethod() {
     return cacheUtils_awaiter(this, void 0, void 0, function* () {
         const versionOutput = yield getVersion('zstd', ['--quiet']);
-        const version = semver.clean(versionOutput);
+        const version = node_modules_semver.clean(versionOutput);
         core_debug(`zstd version: ${version}`);
         if (versionOutput === '') {
             return CompressionMethod.Gzip;
@@ -45696,8 +46089,6 @@ class AbortError extends Error {
     }
 }
 //# sourceMappingURL=AbortError.js.map
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 // EXTERNAL MODULE: external "node:util"
 var external_node_util_ = __nccwpck_require__(7975);
 ;// CONCATENATED MODULE: external "node:process"
@@ -62958,8 +63349,6 @@ class BufferScheduler {
 //# sourceMappingURL=BufferScheduler.js.map
 ;// CONCATENATED MODULE: external "node:module"
 const external_node_module_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:module");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: ./node_modules/@azure/storage-common/dist/esm/crc64.js
@@ -98396,8 +98785,6 @@ function saveCacheV2(paths_1, key_1, options_1) {
     });
 }
 //# sourceMappingURL=cache.js.map
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: ./src/go/cache.ts
 
 
@@ -98539,6 +98926,7 @@ async function saveGoCache() {
 
 
 
+
 /** The post step: cleans up and saves caches; it never fails the job. */
 async function post() {
     const steps = [
@@ -98549,6 +98937,14 @@ async function post() {
                 const logins = getState(LOGINS_STATE);
                 if (logins)
                     await logout(JSON.parse(logins));
+            }
+        ],
+        [
+            'loaded platforms',
+            async () => {
+                const tags = getState(LOADED_TAGS_STATE);
+                if (tags)
+                    await removeLoadedTags(JSON.parse(tags));
             }
         ],
         [
@@ -98577,7 +98973,7 @@ async function post() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cleanup_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9382);
+/* harmony import */ var _cleanup_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5592);
 
 await (0,_cleanup_js__WEBPACK_IMPORTED_MODULE_0__/* .post */ .b)();
 

@@ -3,8 +3,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { run } from '../exec.js'
-import type { PlannedImage } from '../plan/plan.js'
-import { buildCommand, type CacheWiring } from './buildArgs.js'
+import type { AttestationPlan, PlannedImage } from '../plan/plan.js'
+import { buildCommand, type BuildCommandOptions, type CacheWiring } from './buildArgs.js'
+import type { LoadedPlatform } from './classic.js'
 import { localImage, type PlatformManifest } from './image.js'
 
 /** One built (and loaded) image. */
@@ -13,6 +14,8 @@ export interface BuiltImage {
   /** Index digest in the engine's store. */
   digest: string
   manifests: PlatformManifest[]
+  /** The classic store: each platform loaded on its own (index and manifests come at push). */
+  loaded?: LoadedPlatform[]
 }
 
 /** A finished `buildx build --load`: the image and the index digest buildx reported. */
@@ -22,35 +25,50 @@ export interface LoadedImage {
   reportedDigest?: string
 }
 
+/** What every build of a run shares. */
+export interface BuildOptions {
+  builder: string
+  cache: CacheWiring
+  workspace: string
+  sourceDateEpoch: number
+  attestations: AttestationPlan
+}
+
 /**
- * Builds one image with `docker buildx build --load`: the whole multi-platform index lands in the
- * containerd store. A failure names the image.
+ * Runs one `docker buildx build` of an image with the given output and returns the digest buildx
+ * reported (`containerimage.digest` of --metadata-file). A failure names the image.
  */
-export async function buildImage(
+export async function buildx(
   image: PlannedImage,
-  opts: { builder: string; cache: CacheWiring; workspace: string; sourceDateEpoch: number }
-): Promise<LoadedImage> {
+  opts: BuildOptions,
+  output: BuildCommandOptions['output']
+): Promise<string | undefined> {
   const dir = await mkdtemp(join(tmpdir(), 'gia-build-'))
   const metadataFile = join(dir, 'metadata.json')
-  const args = buildCommand(image, {
-    builder: opts.builder,
-    metadataFile,
-    cache: opts.cache,
-    load: true,
-    sourceDateEpoch: opts.sourceDateEpoch
-  })
+  const args = buildCommand(image, { ...opts, metadataFile, output })
   try {
     await run('docker', args, { cwd: opts.workspace })
     const meta = JSON.parse(await readFile(metadataFile, 'utf8').catch(() => '{}')) as Record<
       string,
       unknown
     >
-    return { image, reportedDigest: meta['containerimage.digest'] as string | undefined }
+    return meta['containerimage.digest'] as string | undefined
   } catch (e) {
-    throw new Error(`build of ${image.name} (${image.origin}) failed: ${(e as Error).message}`)
+    const what = output.type === 'load-platform' ? ` for ${output.platform}` : ''
+    throw new Error(
+      `build of ${image.name}${what} (${image.origin}) failed: ${(e as Error).message}`
+    )
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
+}
+
+/**
+ * Builds one image with `docker buildx build --load`: the whole multi-platform index lands in the
+ * containerd store.
+ */
+export async function buildImage(image: PlannedImage, opts: BuildOptions): Promise<LoadedImage> {
+  return { image, reportedDigest: await buildx(image, opts, { type: 'load' }) }
 }
 
 /**

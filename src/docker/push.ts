@@ -56,6 +56,17 @@ async function pushTag(tag: string): Promise<void> {
   await retryTransient(`docker push ${tag}`, () => run('docker', ['push', tag]))
 }
 
+/**
+ * Points a tag at an index already in the registry (pushed by digest): `imagetools create` from
+ * that one index writes it unchanged under the tag (same digest, checked by verifyPushed).
+ */
+async function tagDigest(tag: string, digest: string): Promise<void> {
+  const repo = tag.slice(0, tag.lastIndexOf(':'))
+  await retryTransient(`tagging ${tag}`, () =>
+    run('docker', ['buildx', 'imagetools', 'create', '--tag', tag, `${repo}@${digest}`])
+  )
+}
+
 /** Whether `latest` may move to this version: not when the current `latest` is a higher semver. */
 export function latestMayMove(current: string | undefined, next: string): boolean {
   if (!current) return true
@@ -70,13 +81,20 @@ export type PushResult = Pick<ImageResult, 'name' | 'pushedTags' | 'latestNote'>
 
 /**
  * Pushes every image: version tags first (each verified against what was tested), then `latest`
- * last, and only where it does not move backwards.
+ * last, and only where it does not move backwards. `engine`: `docker push` of the tags the engine
+ * holds; `by-digest`: the images are in the registry already (pushed by digest), only tags move.
  */
-export async function pushAll(built: BuiltImage[], version: string): Promise<PushResult[]> {
+export async function pushAll(
+  built: BuiltImage[],
+  version: string,
+  from: 'engine' | 'by-digest' = 'engine'
+): Promise<PushResult[]> {
   const results: PushResult[] = built.map(b => ({ name: b.image.name, pushedTags: [] }))
+  const publish = (b: BuiltImage, tag: string): Promise<void> =>
+    from === 'engine' ? pushTag(tag) : tagDigest(tag, b.digest)
   for (const [i, b] of built.entries()) {
     for (const tag of b.image.tags.filter(t => !t.endsWith(':latest'))) {
-      await pushTag(tag)
+      await publish(b, tag)
       await verifyPushed(b, tag)
       results[i].pushedTags.push(tag)
     }
@@ -90,7 +108,7 @@ export async function pushAll(built: BuiltImage[], version: string): Promise<Pus
       core.notice(`${b.image.name}: ${results[i].latestNote}`)
       continue
     }
-    await pushTag(latest)
+    await publish(b, latest)
     await verifyPushed(b, latest)
     results[i].pushedTags.push(latest)
   }

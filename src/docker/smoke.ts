@@ -9,15 +9,17 @@ export const SMOKE_TIMEOUT_MS = 120_000
 
 /**
  * Runs the image on one platform with its smoke arguments and checks the output contains the
- * expected text. Never throws for a failed check: the result says what happened.
+ * expected text (`ref`: where the engine holds that platform, the version tag unless the classic
+ * store holds it under a tag of its own). Never throws for a failed check: the result says what happened.
  */
 export async function smokeTest(
   image: PlannedImage,
   platform: string,
+  ref = image.versionTag,
   timeoutMs = SMOKE_TIMEOUT_MS
 ): Promise<SmokeResult> {
   const name = `gia-smoke-${randomBytes(4).toString('hex')}`
-  const args = smokeCommand(image, platform, name)
+  const args = smokeCommand(image, platform, name, ref)
   const command = `docker ${args.join(' ')}`
   const started = Date.now()
   let timedOut = false

@@ -24,6 +24,10 @@ export function renderPlanText(plan: Plan): string {
         : 'off'
     ],
     ['cache', plan.cache ? 'Go caches + buildx type=gha' : 'off'],
+    [
+      'attestations',
+      `provenance ${plan.attestations.provenance}  <- ${plan.attestations.provenanceReason}${plan.attestations.sbomScanner ? `; SBOM by ${plan.attestations.sbomScanner}` : ''}`
+    ],
     ['dry run', String(plan.dryRun)]
   ]
   const lines = table(rows)
