@@ -40,13 +40,15 @@ die() {
 }
 mkdir -p "$DIR" "$LOGS" "$STATE"
 
-# go_build LOG OUTDIR MODULE@VERSION LDFLAGS PKG...: static binaries of the module's packages, as
-# its release builds make them. Built inside the module (downloaded from the module proxy into
+# go_build LOG OUTDIR MODULE@VERSION FLAGS LDFLAGS PKG...: static binaries of the module's packages
+# (CGO_ENABLED=0; FLAGS: words such as the project's release build tags). Built inside the module (downloaded from the module proxy into
 # GOMODCACHE), not with `go install pkg@version`, which refuses a go.mod with exclude directives
 # (moby/buildkit has some).
 go_build() {
-  local logf=$1 out=$2 mod=$3 ldflags=$4 dir
-  shift 4
+  local logf=$1 out=$2 mod=$3 ldflags=$5 dir
+  local -a flags
+  read -r -a flags <<<"$4"
+  shift 5
   dir=$(cd "$DIR" && GOTOOLCHAIN=local go mod download -json "$mod" 2>"$logf" | jq -r '.Dir // empty') || true
   [ -n "$dir" ] && [ -d "$dir" ] || {
     cat "$logf" >&2
@@ -55,7 +57,7 @@ go_build() {
   rm -rf "$out.new"
   mkdir -p "$out.new"
   if ! (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local \
-    go build -trimpath -tags 'osusergo netgo static_build' -ldflags "-s -w $ldflags" -o "$out.new/" "$@") \
+    go build "${flags[@]}" -ldflags "-s -w $ldflags" -o "$out.new/" "$@") \
     >>"$logf" 2>&1; then
     tail -20 "$logf" >&2
     die "go build of $mod failed (log: $logf)"
@@ -73,7 +75,7 @@ ensure_buildx() {
   fi
   local t0=$SECONDS
   log "+ compiling buildx $BUILDX_VERSION from github.com/docker/buildx (log: $LOGS/current-buildx.log)"
-  go_build "$LOGS/current-buildx.log" "$(dirname "$BUILDX_BIN")" "github.com/docker/buildx@$BUILDX_VERSION" \
+  go_build "$LOGS/current-buildx.log" "$(dirname "$BUILDX_BIN")" "github.com/docker/buildx@$BUILDX_VERSION" '' \
     "-X github.com/docker/buildx/version.Version=$BUILDX_VERSION -X github.com/docker/buildx/version.Package=github.com/docker/buildx" \
     ./cmd/buildx
   mv "$(dirname "$BUILDX_BIN")/buildx" "$BUILDX_BIN"
@@ -93,7 +95,7 @@ ensure_buildkit_bins() {
   fi
   local t0=$SECONDS
   log "+ compiling buildkitd, buildctl $BUILDKIT_VERSION from github.com/moby/buildkit (log: $LOGS/current-buildkit.log)"
-  go_build "$LOGS/current-buildkit.log" "$BUILDKIT_DIR" "github.com/moby/buildkit@$BUILDKIT_VERSION" \
+  go_build "$LOGS/current-buildkit.log" "$BUILDKIT_DIR" "github.com/moby/buildkit@$BUILDKIT_VERSION" '-trimpath -tags=osusergo,netgo,static_build' \
     "-X github.com/moby/buildkit/version.Version=$BUILDKIT_VERSION -X github.com/moby/buildkit/version.Package=github.com/moby/buildkit" \
     ./cmd/buildkitd ./cmd/buildctl
   buildkit_bins_ok || die "$BUILDKIT_DIR/buildkitd does not report $BUILDKIT_VERSION"

@@ -3,7 +3,15 @@
  * local registries and the example Go programs.
  */
 import { execFileSync } from 'node:child_process'
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -41,7 +49,7 @@ export function requireBench(): void {
   } catch {
     throw new Error('no Docker engine with buildx: run `sudo scripts/bench-up.sh` first')
   }
-  process.env['GIA_BUILDKIT_IMAGE'] = currentTools().buildkitImage
+  if (existsSync(CURRENT_ENV)) process.env['GIA_BUILDKIT_IMAGE'] = currentTools().buildkitImage
   if (buildxUnderTest() === 'current' && !process.env['GIA_BUILDX_CONFIG']) {
     process.env['GIA_BUILDX_CONFIG'] = currentBuildxConfig()
     process.env['DOCKER_CONFIG'] = process.env['GIA_BUILDX_CONFIG']
@@ -144,6 +152,8 @@ export function runPublished(ref: string, platform: string, args: string[]): str
   return docker(['run', '--rm', '--pull', 'always', '--platform', platform, ref, ...args])
 }
 
+const CURRENT_ENV = '/var/lib/gia-bench/current.env'
+
 /** Today's buildx and BuildKit on the bench (scripts/bench/current.sh, run by bench-up.sh). */
 export interface CurrentTools {
   /** The buildx CLI plugin binary. */
@@ -156,7 +166,7 @@ export interface CurrentTools {
 
 /** The current buildx and BuildKit of the bench; fails loudly when current.sh has not run. */
 export function currentTools(): CurrentTools {
-  const file = '/var/lib/gia-bench/current.env'
+  const file = CURRENT_ENV
   let text: string
   try {
     text = readFileSync(file, 'utf8')

@@ -72,7 +72,11 @@ beforeAll(async () => {
     ],
     {
       stdio: ['ignore', 'ignore', 'ignore'],
-      env: { ...process.env, PATH: `${dirname(bin)}:${process.env['PATH']}` }
+      // dockerd, and docker-init (a docker-container builder runs with --init) next to it
+      env: {
+        ...process.env,
+        PATH: `${dirname(bin)}:${join(dirname(dirname(bin)), 'bin')}:${process.env['PATH']}`
+      }
     }
   )
   const deadline = Date.now() + 60_000
@@ -98,6 +102,13 @@ afterAll(async () => {
     await exited
   }
   execFileSync('ip', ['link', 'del', bridge], { stdio: 'pipe' })
+  // what the daemon left mounted under its roots (its network namespace handle), innermost first
+  const mounts = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map(l => l.split(' ')[1])
+    .filter(m => m?.startsWith(`${dir}/`))
+    .reverse()
+  for (const m of mounts) execFileSync('umount', ['-l', m], { stdio: 'pipe' })
   rmSync(dir, { recursive: true, force: true })
 }, 2 * MINUTES)
 
