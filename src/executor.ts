@@ -8,12 +8,8 @@ import { login, loginTargets } from './docker/login.js'
 import { pushAll } from './docker/push.js'
 import { setupQemu } from './docker/qemu.js'
 import { smokeTest } from './docker/smoke.js'
-import {
-  cacheUnavailableReason,
-  goBuildConfig,
-  markGoCacheForSave,
-  restoreGoCache
-} from './go/cache.js'
+import { buildCacheUnavailableReason, buildxCacheVersion } from './cacheService.js'
+import { goBuildConfig, markGoCacheForSave, restoreGoCache } from './go/cache.js'
 import { runnerBuild } from './go/build.js'
 import { limit } from './limit.js'
 import { goGate } from './go/gate.js'
@@ -64,8 +60,14 @@ export async function execute(
   const usesGo = plan.goGate.enabled || plan.images.some(i => i.runnerBuild)
   if (usesGo && plan.cache) {
     await stage(results, 'Go cache', async () => {
-      goCacheHit = (await restoreGoCache(goDir, goBuildConfig(plan))).hit
+      const restored = await restoreGoCache(goDir, goBuildConfig(plan))
+      goCacheHit = restored.hit
       results.goCacheHit = goCacheHit
+      if (restored.unavailable) {
+        const timing = results.stages[results.stages.length - 1]
+        timing.status = 'unavailable'
+        timing.note = restored.unavailable
+      }
     })
   } else
     skipped(
@@ -221,12 +223,12 @@ export async function execute(
  * protocol that GitHub no longer serves.
  */
 export function buildCacheUsable(buildkitVersion: string, buildxVersion: string): boolean {
-  const why = cacheUnavailableReason(process.env)
+  const why = buildCacheUnavailableReason(process.env)
   if (why) {
-    core.warning(`build cache: off, ${why} (the buildx type=gha cache would silently do nothing)`)
+    core.warning(`build cache: off, ${why}`)
     return false
   }
-  if ((process.env['ACTIONS_CACHE_SERVICE_V2'] ?? '').toLowerCase() === 'true') {
+  if (buildxCacheVersion(process.env) === 2) {
     const oldBuildx = semver.valid(buildxVersion) && semver.lt(buildxVersion, '0.21.0')
     const oldBuildkit =
       semver.valid(semver.coerce(buildkitVersion)) &&
