@@ -132,11 +132,17 @@ export async function execute(
       actor: ctx.actor,
       githubToken: inputs.githubToken
     },
-    plan.push
+    plan.push,
+    plan.secretsWithheld
   )
   if (targets.length > 0) {
     await stage(results, 'Login', () => login(targets))
-  } else skipped(results, 'Login', 'no credentials needed')
+  } else
+    skipped(
+      results,
+      'Login',
+      plan.secretsWithheld ? `${plan.secretsWithheld}: no secrets` : 'no credentials needed'
+    )
 
   const cache = {
     gha: plan.cache && buildCacheUsable(builder.buildkitVersion, engine.buildxVersion)

@@ -41671,10 +41671,14 @@ async function removeBuilder(name) {
 const LOGINS_STATE = 'logins';
 /**
  * Which registries to log in to and as whom: with registry-username/-password every distinct
- * registry of the images; without them ghcr.io with the actor and github-token when pushing.
+ * registry of the images; without them ghcr.io with the actor and github-token when pushing;
+ * none when the run gets no secrets (`secretsWithheld`: a fork's or Dependabot's pull request,
+ * whose credential inputs are empty or must not be used).
  * Pure; passwords are never part of the returned command.
  */
-function loginTargets(registries, creds, push) {
+function loginTargets(registries, creds, push, secretsWithheld) {
+    if (secretsWithheld)
+        return [];
     if (creds.username || creds.password) {
         if (!creds.username || !creds.password) {
             throw new Error('registry-username and registry-password go together: one of them is empty');
