@@ -187,6 +187,17 @@ describe('buildPlan: tags, latest and push', () => {
       }
     })
 
+    it.each([
+      ['registry-username', 'registry-password'],
+      ['registry-password', 'registry-username']
+    ])('%s without %s is refused when the run gets secrets', (given, missing) => {
+      for (const fx of [release(), pullRequest()]) {
+        expect(() =>
+          buildPlan(inputsFor({ image: 'a', [given]: 'x' }), contextOf(fx), opts)
+        ).toThrow(`${given}: set without ${missing}; give both or neither`)
+      }
+    })
+
     it('a pull request a person opens in the repository keeps its secrets', () => {
       const plan = buildPlan(
         inputsFor({ image: 'ghcr.io/acme/app', push: 'true' }),

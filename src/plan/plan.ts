@@ -190,6 +190,7 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
       "Dependabot pull request: GitHub gives it no secrets and a read-only token, so it is built and smoke-tested like a fork's pull request; nothing is pushed and no registry is logged in to"
     )
   }
+  if (!secretsWithheld) checkCredentialPair(inputs)
   let push: boolean
   let pushReason: string
   if (inputs.push === 'false') {
@@ -440,4 +441,15 @@ function mergeBuildArgs(...groups: BuildArg[][]): BuildArg[] {
 
 function unique<T>(items: T[]): T[] {
   return [...new Set(items)]
+}
+
+/**
+ * registry-username and registry-password go together. Checked only when the run gets secrets:
+ * on a fork's or Dependabot's pull request a secret password is empty, and nothing logs in.
+ */
+function checkCredentialPair(inputs: Inputs): void {
+  if (inputs.registryUsername && !inputs.registryPassword)
+    throw new Error('registry-username: set without registry-password; give both or neither')
+  if (inputs.registryPassword && !inputs.registryUsername)
+    throw new Error('registry-password: set without registry-username; give both or neither')
 }
