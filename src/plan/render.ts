@@ -5,7 +5,10 @@ import type { Plan } from './plan.js'
 export function renderPlanText(plan: Plan): string {
   const m = plan.metadata
   const rows: Row[] = [
-    ['event', `${m.event} (${m.kind}${m.fork ? ', fork' : ''})`],
+    [
+      'event',
+      `${m.event} (${m.kind}${m.fork ? ', fork' : ''}${m.dependabot ? ', Dependabot' : ''})`
+    ],
     ['version', `${m.version}  <- ${m.versionSource}`],
     ['commit', m.commit],
     ['date', `${m.date}  <- ${m.dateSource}`],
@@ -63,7 +66,7 @@ export function renderPlanMarkdown(plan: Plan): string {
     `| **version** | \`${md(m.version)}\` (${md(m.versionSource)}) |`,
     `| **commit** | \`${m.commit}\` |`,
     `| **date** | ${m.date} (${md(m.dateSource)}) |`,
-    `| **event** | ${md(m.event)} (${m.kind}${m.fork ? ', fork' : ''}) |`,
+    `| **event** | ${md(m.event)} (${m.kind}${m.fork ? ', fork' : ''}${m.dependabot ? ', Dependabot' : ''}) |`,
     `| **push** | ${plan.push ? 'yes' : 'no'} (${md(plan.pushReason)}) |`,
     `| **latest** | ${plan.latest ? 'yes' : 'no'} (${md(plan.latestReason)}) |`,
     ''
