@@ -156,7 +156,7 @@ export async function execute(
         workspace,
         sourceDateEpoch: plan.sourceDateEpoch
       })
-      const read = readLoaded(loaded)
+      const read = readLoaded(loaded, plan.push)
       // awaited below; a later build's failure must not leave it an unhandled rejection
       read.catch(() => undefined)
       reads.push(read)
@@ -201,12 +201,8 @@ export async function execute(
 
   if (plan.push) {
     await stage(results, 'Push', async () => {
-      const pushed = await pushAll(built, plan.metadata.version)
-      for (const p of pushed) {
-        const r = results.images.find(x => x.name === p.name) as ImageResult
-        r.pushedTags = p.pushedTags
-        r.latestNote = p.latestNote
-      }
+      // writes each tag's outcome into results.images as it goes: a failure still reports it
+      await pushAll(built, results.images, { timeoutMs: inputs.registryTimeout * 1000 })
       results.pushed = true
     })
   } else skipped(results, 'Push', plan.pushReason)

@@ -59,6 +59,8 @@ export interface Inputs {
   registryUsername: string
   registryPassword: string
   githubToken: string
+  /** Seconds a registry request may go without progress before it is abandoned (and retried). */
+  registryTimeout: number
 }
 
 /** Build arguments the action sets itself; users may not redefine them. */
@@ -118,8 +120,19 @@ export function getInputs(): Inputs {
     qemu: getTristate('qemu'),
     registryUsername: core.getInput('registry-username'),
     registryPassword,
-    githubToken
+    githubToken,
+    registryTimeout: getSeconds('registry-timeout', 1, 3600)
   }
+}
+
+/** A whole number of seconds within [min, max]; the input's default when empty. */
+function getSeconds(name: string, min: number, max: number): number {
+  const raw = core.getInput(name).trim()
+  const n = Number(raw)
+  if (!/^\d+$/.test(raw) || n < min || n > max) {
+    throw new Error(`${name}: '${raw}' is not a whole number of seconds from ${min} to ${max}`)
+  }
+  return n
 }
 
 function getChoice<T extends string>(name: string, choices: readonly T[]): T {

@@ -23,7 +23,11 @@ export function renderResultsMarkdown(plan: Plan, results: Results): string {
           `| | ${p.platform} | \`${p.digest ?? '-'}\` | ${p.size === undefined ? '-' : formatBytes(p.size)} | ${smoke} |`
         )
       }
-      if (img.latestNote) out.push(`| | | ${img.latestNote} | | |`)
+      for (const t of img.tags ?? []) {
+        if (t.status === 'pushed') continue
+        out.push(`| | tag \`${t.ref}\` | ${t.status}${t.note ? `: ${t.note}` : ''} | | |`)
+      }
+      if (img.latestNote && !img.tags?.length) out.push(`| | | ${img.latestNote} | | |`)
     }
     out.push('')
   }
