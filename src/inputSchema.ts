@@ -454,12 +454,9 @@ export const INPUTS_SCHEMA = z
         ctx,
         "Both 'image' and 'images' are set: give one image with 'image' or a list with 'images', not both"
       )
-    const user = i['registry-username']
-    const password = i['registry-password']
-    if (user && !password)
-      named(ctx, 'registry-username: set without registry-password; give both or neither')
-    if (password && !user)
-      named(ctx, 'registry-password: set without registry-username; give both or neither')
+    // registry-username without registry-password (or the reverse) is refused in the plan, which
+    // knows whether the run gets secrets: a fork's or Dependabot's pull request gets none, and a
+    // workflow passing a secret password then passes an empty one (src/plan/plan.ts).
   })
   .transform(({ image, images, ...rest }) => ({
     images: image ?? images ?? [],

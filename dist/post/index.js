@@ -41678,10 +41678,14 @@ async function removeBuilder(name) {
 const LOGINS_STATE = 'logins';
 /**
  * Which registries to log in to and as whom: with registry-username/-password every distinct
- * registry of the images; without them ghcr.io with the actor and github-token when pushing.
+ * registry of the images; without them ghcr.io with the actor and github-token when pushing;
+ * none when the run gets no secrets (`secretsWithheld`: a fork's or Dependabot's pull request,
+ * whose credential inputs are empty or must not be used).
  * Pure; passwords are never part of the returned command.
  */
-function loginTargets(registries, creds, push) {
+function loginTargets(registries, creds, push, secretsWithheld) {
+    if (secretsWithheld)
+        return [];
     if (creds.username || creds.password) {
         if (!creds.username || !creds.password) {
             throw new Error('registry-username and registry-password go together: one of them is empty');
@@ -98412,6 +98416,7 @@ const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.ur
 
 
 
+
 /** State keys the post step reads to save the Go caches. */
 const GO_CACHE_STATE = { key: 'goCacheKey', paths: 'goCachePaths', save: 'goCacheSave' };
 /**
@@ -98448,26 +98453,16 @@ async function sumHash(goDir) {
     const text = await readFile(join(goDir, 'go.sum'), 'utf8').catch(() => readFile(join(goDir, 'go.mod'), 'utf8'));
     return createHash('sha256').update(text).digest('hex').slice(0, 32);
 }
-/** Why the Actions cache cannot be used here, or undefined when it can. */
-function cacheUnavailableReason(env) {
-    if (!env['ACTIONS_RUNTIME_TOKEN'])
-        return 'ACTIONS_RUNTIME_TOKEN is not set';
-    const v2 = (env['ACTIONS_CACHE_SERVICE_V2'] ?? '').toLowerCase() === 'true';
-    if (v2 && !env['ACTIONS_RESULTS_URL'])
-        return 'ACTIONS_CACHE_SERVICE_V2 is set but ACTIONS_RESULTS_URL is not';
-    if (!v2 && !env['ACTIONS_CACHE_URL'] && !env['ACTIONS_RESULTS_URL'])
-        return 'neither ACTIONS_CACHE_URL nor ACTIONS_RESULTS_URL is set';
-    return undefined;
-}
 /**
  * Restores GOMODCACHE and GOCACHE. Returns whether the exact key hit. A cache service problem is
  * a warning, never a failure.
  */
 async function restoreGoCache(goDir, config) {
-    const why = cacheUnavailableReason(process.env);
-    if (why || !cache.isFeatureAvailable()) {
-        core.warning(`Go cache: the GitHub Actions cache is not available (${why ?? 'not supported here'}); Go starts cold`);
-        return { hit: false };
+    const why = goCacheUnavailableReason(process.env) ??
+        (cache.isFeatureAvailable() ? undefined : '@actions/cache reports no cache service');
+    if (why) {
+        core.warning(`Go cache: the GitHub Actions cache is not available (${why}); Go starts cold`);
+        return { hit: false, unavailable: why };
     }
     const env = await run('go', ['env', 'GOMODCACHE', 'GOCACHE', 'GOVERSION', 'GOHOSTOS', 'GOHOSTARCH'], {
         cwd: goDir,

@@ -88,6 +88,11 @@ export interface Plan {
   images: PlannedImage[]
   push: boolean
   pushReason: string
+  /**
+   * Why this run gets no secrets (a pull request from a fork or by Dependabot), if it gets none:
+   * then it never pushes and never logs in to a registry.
+   */
+  secretsWithheld?: string
   latest: boolean
   latestReason: string
   dryRun: boolean
@@ -100,6 +105,8 @@ export interface Plan {
   registries: string[]
   /** Warnings to show (the plan itself never logs). */
   warnings: string[]
+  /** Notices to show. */
+  notices: string[]
   /** Warnings on Dockerfile lines. */
   fileWarnings: FileWarning[]
   /** The date as Unix seconds, for SOURCE_DATE_EPOCH. */
@@ -175,16 +182,28 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
   const warnings: string[] = []
   const fileWarnings: FileWarning[] = []
 
+  const notices: string[] = []
+  const secretsWithheld = metadata.fork
+    ? 'pull request from a fork'
+    : metadata.dependabot
+      ? 'pull request by Dependabot'
+      : undefined
+  if (metadata.dependabot && !metadata.fork) {
+    notices.push(
+      "Dependabot pull request: GitHub gives it no secrets and a read-only token, so it is built and smoke-tested like a fork's pull request; nothing is pushed and no registry is logged in to"
+    )
+  }
+  if (!secretsWithheld) checkCredentialPair(inputs)
   let push: boolean
   let pushReason: string
   if (inputs.push === 'false') {
     push = false
     pushReason = 'push: false'
-  } else if (metadata.fork) {
+  } else if (secretsWithheld) {
     push = false
-    pushReason = 'pull request from a fork: nothing is pushed'
+    pushReason = `${secretsWithheld}: nothing is pushed`
     if (inputs.push === 'true') {
-      warnings.push('push: true is refused on a pull request from a fork; nothing is pushed')
+      warnings.push(`push: true is refused on a ${secretsWithheld}; nothing is pushed`)
     }
   } else if (inputs.push === 'true') {
     push = true
@@ -362,6 +381,7 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
     images,
     push,
     pushReason,
+    secretsWithheld,
     latest,
     latestReason,
     dryRun: inputs.dryRun,
@@ -371,6 +391,7 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
     cache: inputs.cache,
     registries: unique(images.map(i => i.registry)),
     warnings,
+    notices,
     fileWarnings,
     sourceDateEpoch: Math.floor(Date.parse(metadata.date) / 1000)
   }
@@ -424,4 +445,15 @@ function mergeBuildArgs(...groups: BuildArg[][]): BuildArg[] {
 
 function unique<T>(items: T[]): T[] {
   return [...new Set(items)]
+}
+
+/**
+ * registry-username and registry-password go together. Checked only when the run gets secrets:
+ * on a fork's or Dependabot's pull request a secret password is empty, and nothing logs in.
+ */
+function checkCredentialPair(inputs: Inputs): void {
+  if (inputs.registryUsername && !inputs.registryPassword)
+    throw new Error('registry-username: set without registry-password; give both or neither')
+  if (inputs.registryPassword && !inputs.registryUsername)
+    throw new Error('registry-password: set without registry-username; give both or neither')
 }
