@@ -25,7 +25,11 @@ export function renderResultsMarkdown(plan: Plan, results: Results): string {
           `| | ${p.platform} | \`${p.digest ?? '-'}\` | ${p.size === undefined ? '-' : formatBytes(p.size)} | ${smoke} |`
         )
       }
-      if (img.latestNote) out.push(`| | | ${md(img.latestNote)} | | |`)
+      for (const t of img.tags ?? []) {
+        if (t.status === 'pushed') continue
+        out.push(`| | tag \`${md(t.ref)}\` | ${t.status}${t.note ? `: ${md(t.note)}` : ''} | | |`)
+      }
+      if (img.latestNote && !img.tags?.length) out.push(`| | | ${md(img.latestNote)} | | |`)
     }
     out.push('')
   }

@@ -41552,7 +41552,9 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 async function exec_run(command, args, opts = {}) {
     let stdout = '';
     let stderr = '';
-    const exitCode = await exec_exec(command, args, {
+    const limited = opts.timeoutSeconds !== undefined;
+    const argv = limited ? ['--kill-after=10', String(opts.timeoutSeconds), command, ...args] : args;
+    const exitCode = await exec_exec(limited ? 'timeout' : command, argv, {
         cwd: opts.cwd,
         env: opts.env ? { ...process.env, ...opts.env } : undefined,
         input: opts.input === undefined ? undefined : Buffer.from(opts.input),
@@ -41563,11 +41565,16 @@ async function exec_run(command, args, opts = {}) {
             stderr: (data) => (stderr += data.toString())
         }
     });
+    // coreutils timeout: 124 when it stopped the command, 137 when it had to kill it
+    const timedOut = limited && (exitCode === 124 || exitCode === 137);
+    if (timedOut && !opts.allowFailure) {
+        throw new Error(`${command} ${args[0] ?? ''} did not finish in ${opts.timeoutSeconds} s and was stopped`);
+    }
     if (exitCode !== 0 && !opts.allowFailure) {
         const detail = (stderr.trim() || stdout.trim()).split('\n').slice(-20).join('\n');
         throw new Error(`${command} ${args[0] ?? ''} failed with exit code ${exitCode}${detail ? `:\n${detail}` : ''}`);
     }
-    return { exitCode, stdout, stderr };
+    return { exitCode, stdout, stderr, timedOut };
 }
 
 ;// CONCATENATED MODULE: ./src/docker/engine.ts

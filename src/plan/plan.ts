@@ -5,6 +5,7 @@ import { labelText } from '../util/text.js'
 import { deriveMetadata, type Metadata } from './metadata.js'
 import { parseDockerfile, targetPlatformRuns } from './dockerfile.js'
 import { isNativePlatform, runnerPlatform } from './platforms.js'
+import { publishTargets, type PublishTarget } from './publish.js'
 import {
   DEFAULT_BASE_IMAGE,
   DEFAULT_LDFLAGS,
@@ -49,6 +50,8 @@ export interface PlannedImage {
   tags: string[]
   /** The version tag (`<name>:<version>`): built, loaded and smoke-tested under this name. */
   versionTag: string
+  /** Per repository name: the version tags and the floating tags to publish, in order. */
+  publish: PublishTarget[]
   labels: Record<string, string>
   /** VERSION, COMMIT, DATE, then the action's and the image's build args. */
   buildArgs: BuildArg[]
@@ -325,6 +328,7 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
       platforms,
       tags,
       versionTag,
+      publish: publishTargets(name, tags, metadata.version),
       labels,
       buildArgs: mergeBuildArgs(commonArgs, inputs.buildArgs, img.buildArgs),
       target: img.target,
