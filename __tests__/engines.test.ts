@@ -58,13 +58,7 @@ describe('contentDifferences: what was pushed must be what was tested', () => {
       diffIds: ['sha256:l1', 'sha256:l3']
     }
   ]
-  const pushed = loaded.map(l => ({
-    platform: l.platform,
-    digest: `sha256:m-${l.platform}`,
-    config: l.config,
-    diffIds: l.diffIds,
-    size: 1
-  }))
+  const pushed = loaded.map(l => ({ platform: l.platform, config: l.config, diffIds: l.diffIds }))
   it('accepts the same configs and layers under other manifest digests', () => {
     expect(contentDifferences(loaded, pushed)).toEqual([])
   })
@@ -75,10 +69,10 @@ describe('contentDifferences: what was pushed must be what was tested', () => {
         { ...pushed[1], platform: 'linux/arm/v7' }
       ])
     ).toEqual([
-      'linux/amd64: config sha256:cX pushed, sha256:c1 tested',
-      'linux/amd64: layers l1,lX pushed, l1,l2 tested',
-      'linux/arm64: not in the pushed index',
-      'linux/arm/v7: pushed but not tested'
+      'linux/amd64: config sha256:cX to push, sha256:c1 tested',
+      'linux/amd64: layers l1,lX to push, l1,l2 tested',
+      'linux/arm64: not in the build to push',
+      'linux/arm/v7: to push but not tested'
     ])
   })
 })

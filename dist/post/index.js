@@ -38400,7 +38400,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5592:
+/***/ 2151:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41554,7 +41554,9 @@ var node_modules_semver = __nccwpck_require__(2088);
 async function exec_run(command, args, opts = {}) {
     let stdout = '';
     let stderr = '';
-    const exitCode = await exec_exec(command, args, {
+    const limited = opts.timeoutSeconds !== undefined;
+    const argv = limited ? ['--kill-after=10', String(opts.timeoutSeconds), command, ...args] : args;
+    const exitCode = await exec_exec(limited ? 'timeout' : command, argv, {
         cwd: opts.cwd,
         env: opts.env ? { ...process.env, ...opts.env } : undefined,
         input: opts.input === undefined ? undefined : Buffer.from(opts.input),
@@ -41565,11 +41567,16 @@ async function exec_run(command, args, opts = {}) {
             stderr: (data) => (stderr += data.toString())
         }
     });
+    // coreutils timeout: 124 when it stopped the command, 137 when it had to kill it
+    const timedOut = limited && (exitCode === 124 || exitCode === 137);
+    if (timedOut && !opts.allowFailure) {
+        throw new Error(`${command} ${args[0] ?? ''} did not finish in ${opts.timeoutSeconds} s and was stopped`);
+    }
     if (exitCode !== 0 && !opts.allowFailure) {
         const detail = (stderr.trim() || stdout.trim()).split('\n').slice(-20).join('\n');
         throw new Error(`${command} ${args[0] ?? ''} failed with exit code ${exitCode}${detail ? `:\n${detail}` : ''}`);
     }
-    return { exitCode, stdout, stderr };
+    return { exitCode, stdout, stderr, timedOut };
 }
 
 ;// CONCATENATED MODULE: ./src/docker/engine.ts
@@ -41717,45 +41724,7 @@ const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.ur
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-;// CONCATENATED MODULE: ./src/docker/retry.ts
-
-/**
- * Whether a failed registry request is worth another attempt: the registry answered with a
- * server error or the connection dropped. Never a 4xx (auth, quota, name, missing tag): those
- * fail the same way again.
- */
-function retry_transientRegistryError(message) {
-    return /\b(500 Internal Server Error|502 Bad Gateway|503 Service Unavailable|504 Gateway Timeout)\b|connection reset by peer|broken pipe|i\/o timeout|unexpected EOF|TLS handshake timeout/.test(message);
-}
-/** Attempts per registry operation, and the pause before the second one (doubled after). */
-const REGISTRY_ATTEMPTS = 3;
-const RETRY_MS = 1000;
-/**
- * Runs a registry operation again after a transient error (see transientRegistryError), with a
- * warning that names the operation and the error. Only for idempotent operations: pushing
- * content-addressed blobs and manifests, or reading. A registry with the filesystem driver can
- * answer 500 ("invalid checksum digest format") to a HEAD of a tag while Docker's own concurrent
- * per-platform PUTs rewrite that tag's link; so can any registry under load.
- */
-async function retry_retryTransient(what, op) {
-    for (let attempt = 1;; attempt++) {
-        try {
-            return await op();
-        }
-        catch (e) {
-            const message = e.message;
-            if (attempt >= REGISTRY_ATTEMPTS || !retry_transientRegistryError(message))
-                throw e;
-            const wait = RETRY_MS * 2 ** (attempt - 1);
-            const reason = message.split('\n').filter(Boolean).slice(-1)[0];
-            core.warning(`${what} failed on a registry error (${reason}); attempt ${attempt + 1} of ${REGISTRY_ATTEMPTS} in ${wait / 1000} s`);
-            await new Promise(resolve => setTimeout(resolve, wait));
-        }
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/docker/image.ts
-
 
 
 
@@ -41785,57 +41754,78 @@ async function indexManifests(indexJson, readBlob) {
     }
     return out;
 }
+/** How long `docker save` of one image may take. */
+const SAVE_TIMEOUT_S = 900;
+/**
+ * `docker save` of an image into a fresh OCI layout directory (the tar is unpacked and removed).
+ * By image ID (the index digest) where known, so a concurrent run that re-points a local tag
+ * cannot swap the image.
+ */
+async function image_saveLayout(ref) {
+    const base = process.env['RUNNER_TEMP'] || tmpdir();
+    const dir = await mkdtemp(join(base, 'gia-save-'));
+    try {
+        await run('docker', ['save', '--output', join(dir, 'image.tar'), ref], {
+            silent: true,
+            timeoutSeconds: SAVE_TIMEOUT_S
+        });
+        await run('tar', ['-xf', join(dir, 'image.tar'), '-C', dir], { silent: true });
+        await rm(join(dir, 'image.tar'));
+        return dir;
+    }
+    catch (e) {
+        await rm(dir, { recursive: true, force: true });
+        throw e;
+    }
+}
+/** The path of a blob in an OCI layout. */
+function image_blobPath(layout, digest) {
+    return join(layout, 'blobs', ...digest.split(':'));
+}
+/** The image of an OCI layout written by docker save: its top descriptor (index or manifest). */
+async function layoutRoot(layout) {
+    // docker save wraps the image's own index in a top-level index.json; unwrap it.
+    const top = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8'));
+    const d = top.manifests[0];
+    if (!d)
+        throw new Error(`${layout}: the saved image has no manifest`);
+    return d;
+}
+/** Whether a media type is an image index (OCI) or manifest list (Docker). */
+function isIndexType(mediaType) {
+    return !!mediaType && (mediaType.includes('manifest.list') || mediaType.includes('image.index'));
+}
+/**
+ * The index digest and per-platform manifests of an image saved to an OCI layout: exactly what
+ * `docker run --platform` runs and what the push sends.
+ */
+async function image_readLayout(layout) {
+    const blob = (digest) => readFile(image_blobPath(layout, digest), 'utf8');
+    const d = await layoutRoot(layout);
+    if (isIndexType(d.mediaType)) {
+        return { digest: d.digest, manifests: await indexManifests(await blob(d.digest), blob) };
+    }
+    // A single-platform image: one manifest, its platform in the config.
+    const manifest = JSON.parse(await blob(d.digest));
+    const config = JSON.parse(await blob(manifest.config.digest));
+    const platform = { os: config.os, architecture: config.architecture, variant: config.variant };
+    return {
+        digest: d.digest,
+        manifests: await indexManifests(JSON.stringify({ manifests: [{ ...d, platform }] }), blob)
+    };
+}
 /**
  * The index digest and per-platform manifests of an image in the engine's (containerd) store,
- * read from `docker save` (an OCI layout): exactly what `docker run --platform` runs and what
- * `docker push` sends.
+ * read from `docker save`.
  */
-async function image_localImage(ref) {
-    const dir = await mkdtemp(join(tmpdir(), 'gia-save-'));
+async function localImage(ref) {
+    const dir = await image_saveLayout(ref);
     try {
-        await run('docker', ['save', '--output', join(dir, 'image.tar'), ref], { silent: true });
-        await run('tar', ['-xf', join(dir, 'image.tar'), '-C', dir], { silent: true });
-        const blob = (digest) => readFile(join(dir, 'blobs', ...digest.split(':')), 'utf8');
-        // docker save wraps the image's own index in a top-level index.json; unwrap it.
-        const top = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8'));
-        const d = top.manifests[0];
-        if (!d)
-            throw new Error(`docker save ${ref}: no manifest`);
-        if (d.mediaType?.includes('manifest.list') || d.mediaType?.includes('image.index')) {
-            return { digest: d.digest, manifests: await indexManifests(await blob(d.digest), blob) };
-        }
-        // A single-platform image: one manifest, its platform in the config.
-        const manifest = JSON.parse(await blob(d.digest));
-        const config = JSON.parse(await blob(manifest.config.digest));
-        const platform = { os: config.os, architecture: config.architecture, variant: config.variant };
-        return {
-            digest: d.digest,
-            manifests: await indexManifests(JSON.stringify({ manifests: [{ ...d, platform }] }), blob)
-        };
+        return await image_readLayout(dir);
     }
     finally {
         await rm(dir, { recursive: true, force: true });
     }
-}
-/** The labels of a remote image (of its first platform), or undefined when it does not exist. */
-async function remoteLabels(ref) {
-    const res = await retryTransient(`inspecting ${ref}`, async () => {
-        const r = await run('docker', ['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Image}}'], { silent: true, allowFailure: true });
-        // a server error is retried, and never taken for "no such tag"
-        if (r.exitCode !== 0 && transientRegistryError(r.stderr))
-            throw new Error(r.stderr.trim());
-        return r;
-    });
-    if (res.exitCode !== 0) {
-        if (/not found|manifest unknown|404 Not Found/i.test(res.stderr))
-            return undefined;
-        throw new Error(`cannot inspect ${ref} in its registry: ${res.stderr.trim().split('\n').pop()}`);
-    }
-    const parsed = JSON.parse(res.stdout);
-    if (parsed.config)
-        return parsed.config.Labels ?? {};
-    const first = Object.values(parsed)[0];
-    return first?.config?.Labels ?? {};
 }
 
 ;// CONCATENATED MODULE: ./src/docker/build.ts
@@ -41876,11 +41866,21 @@ async function buildImage(image, opts) {
 }
 /**
  * Reads back the index and per-platform digests of a loaded image: what will be tested and
- * pushed. Checks them against what buildx reported and the planned platforms.
+ * pushed. Checks them against what buildx reported and the planned platforms. The image is saved
+ * by the digest buildx reported (never by a local tag another run could re-point); with `keep`,
+ * the saved layout stays for the push.
  */
-async function readLoaded(loaded) {
+async function readLoaded(loaded, keep = false) {
     const { image } = loaded;
-    const local = await localImage(image.versionTag);
+    const layout = await saveLayout(loaded.reportedDigest ?? image.versionTag);
+    let local;
+    try {
+        local = await readLayout(layout);
+    }
+    finally {
+        if (!keep)
+            await rm(layout, { recursive: true, force: true });
+    }
     const built = loaded.reportedDigest ?? local.digest;
     if (built !== local.digest) {
         throw new Error(`build of ${image.name}: buildx reported ${built} but the engine holds ${local.digest}`);
@@ -41890,7 +41890,12 @@ async function readLoaded(loaded) {
         throw new Error(`build of ${image.name}: the loaded image lacks ${missing.join(', ')}`);
     }
     core.info(`${image.name}: ${local.digest} (${local.manifests.map(m => `${m.platform} ${m.digest.slice(7, 19)}`).join(', ')})`);
-    return { image, digest: local.digest, manifests: local.manifests };
+    return {
+        image,
+        digest: local.digest,
+        manifests: local.manifests,
+        layout: keep ? layout : undefined
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/docker/classic.ts
@@ -41900,17 +41905,19 @@ async function readLoaded(loaded) {
 
 
 
+
+
 /** State key: the local tags this run loaded, removed by the post step. */
 const LOADED_TAGS_STATE = 'classic-tags';
 const loadedTags = (/* unused pure expression or super */ null && ([]));
-/** Post step: removes the local tags of the platforms the run loaded (the registry keeps them). */
+/** Post step: removes the local tags of the platforms the run loaded. */
 async function removeLoadedTags(tags) {
     if (tags.length > 0)
         await exec_run('docker', ['image', 'rm', '--force', ...tags], { silent: true, allowFailure: true });
 }
 /** A local tag for one platform of one run: `<name>:gia-<run>-linux-arm-v7`. */
-function platformTag(image, platform, run) {
-    return `${image.name}:gia-${run}-${platform.replace(/\//g, '-')}`;
+function platformTag(image, platform, token) {
+    return `${image.name}:gia-${token}-${platform.replace(/\//g, '-')}`;
 }
 /** A token that keeps two runs on one engine from loading under each other's tags. */
 function runToken() {
@@ -41948,114 +41955,75 @@ async function loadPlatforms(image, opts, token) {
     }
     return out;
 }
-async function inspectRaw(ref) {
-    const res = await retryTransient(`inspecting ${ref}`, () => run('docker', ['buildx', 'imagetools', 'inspect', '--raw', ref], { silent: true }));
-    return res.stdout;
-}
-/**
- * The platforms of an index in the registry, attestation manifests left out: each one's manifest
- * digest, config digest and diff IDs (read from the config).
- */
-async function pushedPlatforms(name, digest) {
-    const index = JSON.parse(await inspectRaw(`${name}@${digest}`));
+/** Config digest and diff IDs of every platform of an OCI layout (attestations left out). */
+async function layoutContent(layout, platforms) {
+    const json = async (digest) => JSON.parse(await readFile(blobPath(layout, digest), 'utf8'));
+    const { manifests } = await readLayout(layout);
     const out = [];
-    for (const d of index.manifests ?? []) {
-        if (d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest')
+    for (const m of manifests) {
+        if (!platforms.includes(m.platform))
             continue;
-        const platform = platformOf(d);
-        if (platform === 'unknown/unknown')
-            continue;
-        const manifest = JSON.parse(await inspectRaw(`${name}@${d.digest}`));
-        const config = JSON.parse((await retryTransient(`inspecting ${name}@${d.digest}`, () => run('docker', [
-            'buildx',
-            'imagetools',
-            'inspect',
-            `${name}@${d.digest}`,
-            '--format',
-            '{{json .Image}}'
-        ], { silent: true }))).stdout);
+        const manifest = await json(m.digest);
+        const config = await json(manifest.config.digest);
         out.push({
-            platform,
-            digest: d.digest,
+            platform: m.platform,
             config: manifest.config.digest,
-            diffIds: config.rootfs?.diff_ids ?? [],
-            size: d.size + manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0)
+            diffIds: config.rootfs?.diff_ids ?? []
         });
     }
     return out;
 }
 /**
- * What was pushed must be what was tested: per platform, the same config digest and the same
+ * What is pushed must be what was tested: per platform, the same config digest and the same
  * layer diff IDs (manifest digests may differ between exporters, the content may not). Returns
- * the reasons it is not, empty when it is.
+ * the differences, empty when there is none.
  */
 function contentDifferences(loaded, pushed) {
+    const short = (ids) => ids.map(d => d.slice(7, 19)).join(',');
     const reasons = [];
     for (const l of loaded) {
         const p = pushed.find(x => x.platform === l.platform);
         if (!p) {
-            reasons.push(`${l.platform}: not in the pushed index`);
+            reasons.push(`${l.platform}: not in the build to push`);
             continue;
         }
         if (p.config !== l.config)
-            reasons.push(`${l.platform}: config ${p.config} pushed, ${l.config} tested`);
+            reasons.push(`${l.platform}: config ${p.config} to push, ${l.config} tested`);
         if (p.diffIds.join(',') !== l.diffIds.join(','))
-            reasons.push(`${l.platform}: layers ${p.diffIds.map(d => d.slice(7, 19)).join(',')} pushed, ${l.diffIds.map(d => d.slice(7, 19)).join(',')} tested`);
+            reasons.push(`${l.platform}: layers ${short(p.diffIds)} to push, ${short(l.diffIds)} tested`);
     }
     for (const p of pushed)
         if (!loaded.some(l => l.platform === p.platform))
-            reasons.push(`${p.platform}: pushed but not tested`);
+            reasons.push(`${p.platform}: to push but not tested`);
     return reasons;
 }
 /**
- * Pushes an image from the builder by digest (no tag moves), the same build as the tested loads
- * (the builder's cache makes it cheap), and checks its content against what was tested. Throws,
- * naming every difference, before any tag is written.
+ * The classic store's built image. With `keep` (a push follows), the same build is exported from
+ * the builder as an OCI layout, the one the push sends, and checked against the loaded platforms;
+ * a difference fails the run, naming it, before anything reaches the registry.
  */
-async function pushTested(image, opts, loaded) {
-    const digest = await buildx(image, opts, { type: 'push-by-digest' });
-    if (!digest)
-        throw new Error(`push of ${image.name}: buildx reported no digest`);
-    const platforms = await pushedPlatforms(image.name, digest);
-    const diff = contentDifferences(loaded, platforms);
-    if (diff.length > 0) {
-        throw new Error(`${image.name}@${digest} is not what was smoke-tested, so no tag was moved: ${diff.join('; ')}`);
+async function classicBuilt(image, loaded, opts, keep) {
+    if (!keep)
+        return {
+            image,
+            digest: '',
+            manifests: loaded.map(l => ({ platform: l.platform, digest: '', size: 0 })),
+            loaded
+        };
+    const base = process.env['RUNNER_TEMP'] || tmpdir();
+    const layout = await mkdtemp(join(base, 'gia-oci-'));
+    try {
+        await buildx(image, opts, { type: 'oci', dest: layout });
+        const diff = contentDifferences(loaded, await layoutContent(layout, image.platforms));
+        if (diff.length > 0)
+            throw new Error(`${image.name}: the build to push is not what was loaded for the smoke test, so nothing is pushed: ${diff.join('; ')}`);
+        const { digest, manifests } = await readLayout(layout);
+        core.info(`${image.name}: ${digest} to push; every platform has the config and layers of its loaded image`);
+        return { image, digest, manifests, layout, loaded };
     }
-    core.info(`${image.name}@${digest}: pushed by digest; every platform has the tested config and layers`);
-    return { digest, platforms };
-}
-/** A classic-store image before its push: no index digest yet, one loaded image per platform. */
-function classicBuilt(image, loaded) {
-    return {
-        image,
-        digest: '',
-        manifests: loaded.map(l => ({ platform: l.platform, digest: '', size: 0 })),
-        loaded
-    };
-}
-/**
- * Pushes every image by digest (pushTested) before any tag moves, then records what was pushed:
- * the index digest and each platform's manifest digest and size, in the built images (which the
- * tags are then pointed at) and in the results.
- */
-async function pushClassic(built, opts, results) {
-    for (const b of built) {
-        const pushed = await pushTested(b.image, opts, b.loaded ?? []);
-        b.digest = pushed.digest;
-        b.manifests = pushed.platforms.map(p => ({
-            platform: p.platform,
-            digest: p.digest,
-            size: p.size
-        }));
-        const r = results.find(x => x.name === b.image.name);
-        if (!r)
-            continue;
-        r.digest = pushed.digest;
-        for (const p of r.platforms) {
-            const m = pushed.platforms.find(x => x.platform === p.platform);
-            if (m)
-                Object.assign(p, { digest: m.digest, size: m.size });
-        }
+    catch (e) {
+        await rm(layout, { recursive: true, force: true });
+        throw e;
     }
 }
 
@@ -42066,10 +42034,14 @@ async function pushClassic(built, opts, results) {
 const LOGINS_STATE = 'logins';
 /**
  * Which registries to log in to and as whom: with registry-username/-password every distinct
- * registry of the images; without them ghcr.io with the actor and github-token when pushing.
+ * registry of the images; without them ghcr.io with the actor and github-token when pushing;
+ * none when the run gets no secrets (`secretsWithheld`: a fork's or Dependabot's pull request,
+ * whose credential inputs are empty or must not be used).
  * Pure; passwords are never part of the returned command.
  */
-function loginTargets(registries, creds, push) {
+function loginTargets(registries, creds, push, secretsWithheld) {
+    if (secretsWithheld)
+        return [];
     if (creds.username || creds.password) {
         if (!creds.username || !creds.password) {
             throw new Error('registry-username and registry-password go together: one of them is empty');
@@ -98792,6 +98764,7 @@ function saveCacheV2(paths_1, key_1, options_1) {
 
 
 
+
 /** State keys the post step reads to save the Go caches. */
 const GO_CACHE_STATE = { key: 'goCacheKey', paths: 'goCachePaths', save: 'goCacheSave' };
 /**
@@ -98828,26 +98801,16 @@ async function sumHash(goDir) {
     const text = await readFile(join(goDir, 'go.sum'), 'utf8').catch(() => readFile(join(goDir, 'go.mod'), 'utf8'));
     return createHash('sha256').update(text).digest('hex').slice(0, 32);
 }
-/** Why the Actions cache cannot be used here, or undefined when it can. */
-function cacheUnavailableReason(env) {
-    if (!env['ACTIONS_RUNTIME_TOKEN'])
-        return 'ACTIONS_RUNTIME_TOKEN is not set';
-    const v2 = (env['ACTIONS_CACHE_SERVICE_V2'] ?? '').toLowerCase() === 'true';
-    if (v2 && !env['ACTIONS_RESULTS_URL'])
-        return 'ACTIONS_CACHE_SERVICE_V2 is set but ACTIONS_RESULTS_URL is not';
-    if (!v2 && !env['ACTIONS_CACHE_URL'] && !env['ACTIONS_RESULTS_URL'])
-        return 'neither ACTIONS_CACHE_URL nor ACTIONS_RESULTS_URL is set';
-    return undefined;
-}
 /**
  * Restores GOMODCACHE and GOCACHE. Returns whether the exact key hit. A cache service problem is
  * a warning, never a failure.
  */
 async function restoreGoCache(goDir, config) {
-    const why = cacheUnavailableReason(process.env);
-    if (why || !cache.isFeatureAvailable()) {
-        core.warning(`Go cache: the GitHub Actions cache is not available (${why ?? 'not supported here'}); Go starts cold`);
-        return { hit: false };
+    const why = goCacheUnavailableReason(process.env) ??
+        (cache.isFeatureAvailable() ? undefined : '@actions/cache reports no cache service');
+    if (why) {
+        core.warning(`Go cache: the GitHub Actions cache is not available (${why}); Go starts cold`);
+        return { hit: false, unavailable: why };
     }
     const env = await run('go', ['env', 'GOMODCACHE', 'GOCACHE', 'GOVERSION', 'GOHOSTOS', 'GOHOSTARCH'], {
         cwd: goDir,
@@ -98973,7 +98936,7 @@ async function post() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cleanup_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5592);
+/* harmony import */ var _cleanup_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2151);
 
 await (0,_cleanup_js__WEBPACK_IMPORTED_MODULE_0__/* .post */ .b)();
 

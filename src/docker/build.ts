@@ -6,7 +6,7 @@ import { run } from '../exec.js'
 import type { AttestationPlan, PlannedImage } from '../plan/plan.js'
 import { buildCommand, type BuildCommandOptions, type CacheWiring } from './buildArgs.js'
 import type { LoadedPlatform } from './classic.js'
-import { localImage, type PlatformManifest } from './image.js'
+import { readLayout, saveLayout, type PlatformManifest } from './image.js'
 
 /** One built (and loaded) image. */
 export interface BuiltImage {
@@ -14,7 +14,13 @@ export interface BuiltImage {
   /** Index digest in the engine's store. */
   digest: string
   manifests: PlatformManifest[]
-  /** The classic store: each platform loaded on its own (index and manifests come at push). */
+  /**
+   * The image saved from the engine as an OCI layout directory (docker save), kept for the push:
+   * its bytes are what was tested (on the classic store: the same build exported from the
+   * builder, checked against the loaded platforms). Undefined when nothing will be pushed.
+   */
+  layout?: string
+  /** The classic store: each platform loaded on its own, where its smoke test runs. */
   loaded?: LoadedPlatform[]
 }
 
@@ -73,11 +79,19 @@ export async function buildImage(image: PlannedImage, opts: BuildOptions): Promi
 
 /**
  * Reads back the index and per-platform digests of a loaded image: what will be tested and
- * pushed. Checks them against what buildx reported and the planned platforms.
+ * pushed. Checks them against what buildx reported and the planned platforms. The image is saved
+ * by the digest buildx reported (never by a local tag another run could re-point); with `keep`,
+ * the saved layout stays for the push.
  */
-export async function readLoaded(loaded: LoadedImage): Promise<BuiltImage> {
+export async function readLoaded(loaded: LoadedImage, keep = false): Promise<BuiltImage> {
   const { image } = loaded
-  const local = await localImage(image.versionTag)
+  const layout = await saveLayout(loaded.reportedDigest ?? image.versionTag)
+  let local: Awaited<ReturnType<typeof readLayout>>
+  try {
+    local = await readLayout(layout)
+  } finally {
+    if (!keep) await rm(layout, { recursive: true, force: true })
+  }
   const built = loaded.reportedDigest ?? local.digest
   if (built !== local.digest) {
     throw new Error(
@@ -91,5 +105,10 @@ export async function readLoaded(loaded: LoadedImage): Promise<BuiltImage> {
   core.info(
     `${image.name}: ${local.digest} (${local.manifests.map(m => `${m.platform} ${m.digest.slice(7, 19)}`).join(', ')})`
   )
-  return { image, digest: local.digest, manifests: local.manifests }
+  return {
+    image,
+    digest: local.digest,
+    manifests: local.manifests,
+    layout: keep ? layout : undefined
+  }
 }

@@ -16,12 +16,13 @@ export interface BuildCommandOptions {
   /**
    * Where the image goes: `load` the whole multi-platform image into the engine's store
    * (containerd store); `load` only `platform` under `tag` (classic store: one platform at a
-   * time, no attestation, no tag of the plan); or `push-by-digest` from the builder (no tag).
+   * time, no attestation, no tag of the plan); or export the build as an OCI layout directory
+   * `dest` (classic store: what the push sends).
    */
   output:
     | { type: 'load' }
     | { type: 'load-platform'; platform: string; tag: string }
-    | { type: 'push-by-digest' }
+    | { type: 'oci'; dest: string }
   /** SOURCE_DATE_EPOCH for reproducible image timestamps (config and history dates). */
   sourceDateEpoch: number
   attestations: AttestationPlan
@@ -75,11 +76,7 @@ export function buildCommand(image: PlannedImage, opts: BuildCommandOptions): st
   // a one-platform load only feeds the smoke test: no attestation (the classic store would
   // refuse the index it makes)
   args.push(...attestationArgs(out.type === 'load-platform' ? undefined : opts.attestations))
-  if (out.type === 'push-by-digest')
-    args.push(
-      '--output',
-      `type=image,name=${image.name},push-by-digest=true,name-canonical=true,push=true`
-    )
+  if (out.type === 'oci') args.push('--output', `type=oci,dest=${out.dest},tar=false`)
   else args.push('--load')
   args.push(image.context)
   return args

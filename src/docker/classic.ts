@@ -1,42 +1,48 @@
 import * as core from '@actions/core'
 import { randomBytes } from 'node:crypto'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { run } from '../exec.js'
 import type { PlannedImage } from '../plan/plan.js'
-import type { ImageResult } from '../results.js'
 import { buildx, type BuildOptions, type BuiltImage } from './build.js'
-import { platformOf } from './image.js'
-import { retryTransient } from './retry.js'
+import { blobPath, platformOf, readLayout, type Descriptor } from './image.js'
 
 /**
  * The classic image store holds one platform per tag: each platform of the multi-platform build
- * is loaded on its own, under a tag of this run's, smoke-tested there, and what is pushed later
- * (from the builder, by digest) must have the same content.
+ * is loaded on its own, under a tag of this run's, and smoke-tested there. What is pushed is the
+ * same build exported from the builder as an OCI layout (attestations and annotations included),
+ * and only when every platform in it has the config and layers that were loaded.
  */
 
-/** One platform of an image as the engine holds it. */
-export interface LoadedPlatform {
+/** One platform of an image: its config digest and uncompressed layer digests. */
+export interface PlatformContent {
   platform: string
-  /** The local tag it was loaded under (this run's own). */
-  ref: string
   /** The image config's digest (the classic store's image ID). */
   config: string
-  /** The uncompressed layer digests (rootfs.diff_ids). */
+  /** rootfs.diff_ids. */
   diffIds: string[]
+}
+
+/** One platform as the engine holds it. */
+export interface LoadedPlatform extends PlatformContent {
+  /** The local tag it was loaded under (this run's own). */
+  ref: string
 }
 
 /** State key: the local tags this run loaded, removed by the post step. */
 export const LOADED_TAGS_STATE = 'classic-tags'
 const loadedTags: string[] = []
 
-/** Post step: removes the local tags of the platforms the run loaded (the registry keeps them). */
+/** Post step: removes the local tags of the platforms the run loaded. */
 export async function removeLoadedTags(tags: string[]): Promise<void> {
   if (tags.length > 0)
     await run('docker', ['image', 'rm', '--force', ...tags], { silent: true, allowFailure: true })
 }
 
 /** A local tag for one platform of one run: `<name>:gia-<run>-linux-arm-v7`. */
-export function platformTag(image: PlannedImage, platform: string, run: string): string {
-  return `${image.name}:gia-${run}-${platform.replace(/\//g, '-')}`
+export function platformTag(image: PlannedImage, platform: string, token: string): string {
+  return `${image.name}:gia-${token}-${platform.replace(/\//g, '-')}`
 }
 
 /** A token that keeps two runs on one engine from loading under each other's tags. */
@@ -89,160 +95,87 @@ export async function loadPlatforms(
   return out
 }
 
-/** One platform of an image in the registry: its manifest, config and layers. */
-export interface PushedPlatform {
-  platform: string
-  digest: string
-  config: string
-  diffIds: string[]
-  /** Manifest + config + layers, bytes. */
-  size: number
-}
-
-interface Descriptor {
-  mediaType?: string
-  digest: string
-  size: number
-  platform?: { os: string; architecture: string; variant?: string }
-  annotations?: Record<string, string>
-}
-
-async function inspectRaw(ref: string): Promise<string> {
-  const res = await retryTransient(`inspecting ${ref}`, () =>
-    run('docker', ['buildx', 'imagetools', 'inspect', '--raw', ref], { silent: true })
-  )
-  return res.stdout
-}
-
-/**
- * The platforms of an index in the registry, attestation manifests left out: each one's manifest
- * digest, config digest and diff IDs (read from the config).
- */
-export async function pushedPlatforms(name: string, digest: string): Promise<PushedPlatform[]> {
-  const index = JSON.parse(await inspectRaw(`${name}@${digest}`)) as { manifests?: Descriptor[] }
-  const out: PushedPlatform[] = []
-  for (const d of index.manifests ?? []) {
-    if (d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest') continue
-    const platform = platformOf(d)
-    if (platform === 'unknown/unknown') continue
-    const manifest = JSON.parse(await inspectRaw(`${name}@${d.digest}`)) as {
-      config: Descriptor
-      layers: Descriptor[]
-    }
-    const config = JSON.parse(
-      (
-        await retryTransient(`inspecting ${name}@${d.digest}`, () =>
-          run(
-            'docker',
-            [
-              'buildx',
-              'imagetools',
-              'inspect',
-              `${name}@${d.digest}`,
-              '--format',
-              '{{json .Image}}'
-            ],
-            { silent: true }
-          )
-        )
-      ).stdout
-    ) as { rootfs?: { diff_ids?: string[] } }
+/** Config digest and diff IDs of every platform of an OCI layout (attestations left out). */
+export async function layoutContent(
+  layout: string,
+  platforms: string[]
+): Promise<PlatformContent[]> {
+  const json = async <T>(digest: string): Promise<T> =>
+    JSON.parse(await readFile(blobPath(layout, digest), 'utf8')) as T
+  const { manifests } = await readLayout(layout)
+  const out: PlatformContent[] = []
+  for (const m of manifests) {
+    if (!platforms.includes(m.platform)) continue
+    const manifest = await json<{ config: Descriptor }>(m.digest)
+    const config = await json<{ rootfs?: { diff_ids?: string[] } }>(manifest.config.digest)
     out.push({
-      platform,
-      digest: d.digest,
+      platform: m.platform,
       config: manifest.config.digest,
-      diffIds: config.rootfs?.diff_ids ?? [],
-      size: d.size + manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0)
+      diffIds: config.rootfs?.diff_ids ?? []
     })
   }
   return out
 }
 
 /**
- * What was pushed must be what was tested: per platform, the same config digest and the same
+ * What is pushed must be what was tested: per platform, the same config digest and the same
  * layer diff IDs (manifest digests may differ between exporters, the content may not). Returns
- * the reasons it is not, empty when it is.
+ * the differences, empty when there is none.
  */
-export function contentDifferences(loaded: LoadedPlatform[], pushed: PushedPlatform[]): string[] {
+export function contentDifferences(loaded: PlatformContent[], pushed: PlatformContent[]): string[] {
+  const short = (ids: string[]): string => ids.map(d => d.slice(7, 19)).join(',')
   const reasons: string[] = []
   for (const l of loaded) {
     const p = pushed.find(x => x.platform === l.platform)
     if (!p) {
-      reasons.push(`${l.platform}: not in the pushed index`)
+      reasons.push(`${l.platform}: not in the build to push`)
       continue
     }
     if (p.config !== l.config)
-      reasons.push(`${l.platform}: config ${p.config} pushed, ${l.config} tested`)
+      reasons.push(`${l.platform}: config ${p.config} to push, ${l.config} tested`)
     if (p.diffIds.join(',') !== l.diffIds.join(','))
-      reasons.push(
-        `${l.platform}: layers ${p.diffIds.map(d => d.slice(7, 19)).join(',')} pushed, ${l.diffIds.map(d => d.slice(7, 19)).join(',')} tested`
-      )
+      reasons.push(`${l.platform}: layers ${short(p.diffIds)} to push, ${short(l.diffIds)} tested`)
   }
   for (const p of pushed)
     if (!loaded.some(l => l.platform === p.platform))
-      reasons.push(`${p.platform}: pushed but not tested`)
+      reasons.push(`${p.platform}: to push but not tested`)
   return reasons
 }
 
 /**
- * Pushes an image from the builder by digest (no tag moves), the same build as the tested loads
- * (the builder's cache makes it cheap), and checks its content against what was tested. Throws,
- * naming every difference, before any tag is written.
+ * The classic store's built image. With `keep` (a push follows), the same build is exported from
+ * the builder as an OCI layout, the one the push sends, and checked against the loaded platforms;
+ * a difference fails the run, naming it, before anything reaches the registry.
  */
-export async function pushTested(
+export async function classicBuilt(
   image: PlannedImage,
+  loaded: LoadedPlatform[],
   opts: BuildOptions,
-  loaded: LoadedPlatform[]
-): Promise<{ digest: string; platforms: PushedPlatform[] }> {
-  const digest = await buildx(image, opts, { type: 'push-by-digest' })
-  if (!digest) throw new Error(`push of ${image.name}: buildx reported no digest`)
-  const platforms = await pushedPlatforms(image.name, digest)
-  const diff = contentDifferences(loaded, platforms)
-  if (diff.length > 0) {
-    throw new Error(
-      `${image.name}@${digest} is not what was smoke-tested, so no tag was moved: ${diff.join('; ')}`
-    )
-  }
-  core.info(
-    `${image.name}@${digest}: pushed by digest; every platform has the tested config and layers`
-  )
-  return { digest, platforms }
-}
-
-/** A classic-store image before its push: no index digest yet, one loaded image per platform. */
-export function classicBuilt(image: PlannedImage, loaded: LoadedPlatform[]): BuiltImage {
-  return {
-    image,
-    digest: '',
-    manifests: loaded.map(l => ({ platform: l.platform, digest: '', size: 0 })),
-    loaded
-  }
-}
-
-/**
- * Pushes every image by digest (pushTested) before any tag moves, then records what was pushed:
- * the index digest and each platform's manifest digest and size, in the built images (which the
- * tags are then pointed at) and in the results.
- */
-export async function pushClassic(
-  built: BuiltImage[],
-  opts: BuildOptions,
-  results: ImageResult[]
-): Promise<void> {
-  for (const b of built) {
-    const pushed = await pushTested(b.image, opts, b.loaded ?? [])
-    b.digest = pushed.digest
-    b.manifests = pushed.platforms.map(p => ({
-      platform: p.platform,
-      digest: p.digest,
-      size: p.size
-    }))
-    const r = results.find(x => x.name === b.image.name)
-    if (!r) continue
-    r.digest = pushed.digest
-    for (const p of r.platforms) {
-      const m = pushed.platforms.find(x => x.platform === p.platform)
-      if (m) Object.assign(p, { digest: m.digest, size: m.size })
+  keep: boolean
+): Promise<BuiltImage> {
+  if (!keep)
+    return {
+      image,
+      digest: '',
+      manifests: loaded.map(l => ({ platform: l.platform, digest: '', size: 0 })),
+      loaded
     }
+  const base = process.env['RUNNER_TEMP'] || tmpdir()
+  const layout = await mkdtemp(join(base, 'gia-oci-'))
+  try {
+    await buildx(image, opts, { type: 'oci', dest: layout })
+    const diff = contentDifferences(loaded, await layoutContent(layout, image.platforms))
+    if (diff.length > 0)
+      throw new Error(
+        `${image.name}: the build to push is not what was loaded for the smoke test, so nothing is pushed: ${diff.join('; ')}`
+      )
+    const { digest, manifests } = await readLayout(layout)
+    core.info(
+      `${image.name}: ${digest} to push; every platform has the config and layers of its loaded image`
+    )
+    return { image, digest, manifests, layout, loaded }
+  } catch (e) {
+    await rm(layout, { recursive: true, force: true })
+    throw e
   }
 }
