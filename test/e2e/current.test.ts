@@ -197,3 +197,35 @@ describe('current buildx and BuildKit: a release, then a fresh runner from the v
     )
   })
 })
+
+it(
+  'sbom: true without a scanner image the registry serves fails in the Builder stage, naming it; nothing is built',
+  async () => {
+    requireBench()
+    const fx = release('v1.0.0')
+    const repo = uniqueRepo('sbom')
+    const r = await runAction({
+      ...fx,
+      workspace: exampleWorkspace('hello'),
+      inputs: {
+        image: `${REGISTRY}/${repo}/hello-cli`,
+        dockerfile: 'cmd/hello-cli/Dockerfile',
+        platforms: 'linux/amd64',
+        'go-gate': 'false',
+        cache: 'false',
+        sbom: 'true'
+      }
+    })
+    expect(r.main.exitCode).toBe(1)
+    expect(r.main.annotations.filter(a => a.command === 'error').map(a => a.message)).toEqual([
+      expect.stringMatching(
+        /^sbom: true needs the scanner image docker\/buildkit-syft-scanner:1\.12\.0, which cannot be pulled here \(.+\); mirror it and set 'sbom-scanner', or set 'sbom: false'$/
+      )
+    ])
+    const stages = JSON.parse(r.main.outputs.metadata).stages as { stage: string; status: string }[]
+    expect(stages.find(s => s.stage === 'Builder')?.status).toBe('failed')
+    expect(stages.find(s => s.stage === 'Build')).toBeUndefined()
+    expect(r.log).not.toMatch(/docker buildx build/)
+  },
+  5 * MINUTES
+)

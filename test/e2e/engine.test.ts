@@ -155,7 +155,7 @@ describe('a release on the classic image store', () => {
     expect(stages.map(s => `${s.stage}:${s.status}`)).toEqual(
       expect.arrayContaining(['Engine:ok', 'Builder:ok', 'Build:ok', 'Smoke test:ok', 'Push:ok'])
     )
-    // one single-platform load per platform, then one push by digest from the builder
+    // one single-platform load per platform, then the build to push, exported from the builder
     const builds = r.main.stdout
       .split('\n')
       .filter(l => /^\[command\]\S*docker buildx build /.test(l))
@@ -164,8 +164,9 @@ describe('a release on the classic image store', () => {
       'linux/arm64',
       'linux/amd64,linux/arm64'
     ])
-    expect(builds[2]).toContain(
-      `--output type=image,name=${image},push-by-digest=true,name-canonical=true,push=true`
+    expect(builds[2]).toMatch(/ --provenance=mode=min .*--output type=oci,dest=\S+,tar=false /)
+    expect(r.main.stdout).toContain(
+      'to push; every platform has the config and layers of its loaded image'
     )
     // the post step removed the builder it created
     expect(r.post?.exitCode).toBe(0)
@@ -205,7 +206,7 @@ describe('a release on the classic image store', () => {
 })
 
 it(
-  'a push whose content differs from what was tested (an ADD of a URL that changes) moves no tag and says why',
+  'a build to push whose content differs from what was tested (an ADD of a URL that changes) pushes nothing and says why',
   async () => {
     let n = 0
     const server = createServer((_req, res) => {
@@ -241,15 +242,16 @@ it(
       expect(errors).toEqual([
         expect.stringMatching(
           new RegExp(
-            `^${image.replace(/[.]/g, '\\.')}@sha256:[0-9a-f]{64} is not what was smoke-tested, so no tag was moved: linux/amd64: config sha256:[0-9a-f]{64} pushed, sha256:[0-9a-f]{64} tested; linux/amd64: layers .* pushed, .* tested$`
+            `^${image.replace(/[.]/g, '\\.')}: the build to push is not what was loaded for the smoke test, so nothing is pushed: linux/amd64: config sha256:[0-9a-f]{64} to push, sha256:[0-9a-f]{64} tested; linux/amd64: layers \\S+ to push, \\S+ tested$`
           )
         )
       ])
-      const smoke = JSON.parse(r.main.outputs.metadata).stages.find(
-        (s: { stage: string }) => s.stage === 'Smoke test'
-      )
-      expect(smoke.status).toBe('ok')
+      const stages = JSON.parse(r.main.outputs.metadata).stages as { stage: string }[]
+      expect(stages.find(s => s.stage === 'Push')).toBeUndefined()
       expect(await registryTags(REGISTRY, `${repo}/hello-cli`)).toEqual([])
+      // nothing at all reached the registry: the repository does not exist
+      const manifests = await fetch(`http://${REGISTRY}/v2/${repo}/hello-cli/tags/list`)
+      expect(manifests.status).toBe(404)
       expect(r.main.outputs.push).toBe('false')
     } finally {
       server.close()
