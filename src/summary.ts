@@ -25,7 +25,9 @@ export function renderResultsMarkdown(plan: Plan, results: Results): string {
       }
       for (const t of img.tags ?? []) {
         if (t.status === 'pushed') continue
-        out.push(`| | tag \`${t.ref}\` | ${t.status}${t.note ? `: ${t.note}` : ''} | | |`)
+        // a note is an error's first line: keep it inside its table cell
+        const note = t.note?.replace(/\|/g, '\\|')
+        out.push(`| | tag \`${t.ref}\` | ${t.status}${note ? `: ${note}` : ''} | | |`)
       }
       if (img.latestNote && !img.tags?.length) out.push(`| | | ${img.latestNote} | | |`)
     }
