@@ -29,6 +29,7 @@ export function renderPlanText(plan: Plan): string {
     ['cache', plan.cache ? 'Go caches + buildx type=gha' : 'off'],
     ['dry run', String(plan.dryRun)]
   ]
+  if (plan.mode !== 'all') rows.unshift(['mode', modeText(plan)])
   const lines = table(rows)
   for (const img of plan.images) {
     lines.push('', `image ${img.name} (${img.origin})`)
@@ -73,6 +74,7 @@ export function renderPlanMarkdown(plan: Plan): string {
     `| **event** | ${md(m.event)} (${m.kind}${m.fork ? ', fork' : ''}${m.dependabot ? ', Dependabot' : ''}) |`,
     `| **push** | ${plan.push ? 'yes' : 'no'} (${md(plan.pushReason)}) |`,
     `| **latest** | ${plan.latest ? 'yes' : 'no'} (${md(plan.latestReason)}) |`,
+    ...(plan.mode === 'all' ? [] : [`| **mode** | ${md(modeText(plan))} |`]),
     ''
   )
   out.push('| image | platforms | tags | smoke test |', '|---|---|---|---|')
@@ -97,4 +99,13 @@ function table(rows: [string, string][]): string[] {
 
 function md(text: string): string {
   return text.replace(/[|`<>]/g, c => `\\${c}`)
+}
+
+/** What this job of the distributed flow does. */
+function modeText(plan: Plan): string {
+  const jobs = plan.distributed.matrix.include.map(e => `${e.platform} on ${e.runner}`)
+  if (plan.mode === 'plan') return `plan: one platform job each for ${jobs.join(', ')}`
+  if (plan.mode === 'platform')
+    return `platform: builds and tests ${plan.distributed.platform}, pushes it by digest (no tag)`
+  return `merge: the digests of ${jobs.length} platform job(s) into tagged indexes`
 }
