@@ -1,4 +1,6 @@
 import type { Plan } from './plan/plan.js'
+import { md } from './plan/render.js'
+import { oneLine } from './util/text.js'
 import type { Results } from './results.js'
 
 /** The results part of the job summary: digests, sizes, smoke results and stage times. */
@@ -25,9 +27,9 @@ export function renderResultsMarkdown(plan: Plan, results: Results): string {
       }
       for (const t of img.tags ?? []) {
         if (t.status === 'pushed') continue
-        out.push(`| | tag \`${t.ref}\` | ${t.status}${t.note ? `: ${t.note}` : ''} | | |`)
+        out.push(`| | tag \`${md(t.ref)}\` | ${t.status}${t.note ? `: ${md(t.note)}` : ''} | | |`)
       }
-      if (img.latestNote && !img.tags?.length) out.push(`| | | ${img.latestNote} | | |`)
+      if (img.latestNote && !img.tags?.length) out.push(`| | | ${md(img.latestNote)} | | |`)
     }
     out.push('')
   }
@@ -35,7 +37,7 @@ export function renderResultsMarkdown(plan: Plan, results: Results): string {
     out.push('### Stages', '', '| stage | status | time |', '|---|---|---|')
     for (const s of results.stages) {
       out.push(
-        `| ${s.stage} | ${s.status}${s.note ? ` (${s.note})` : ''} | ${(s.ms / 1000).toFixed(1)} s |`
+        `| ${s.stage} | ${s.status}${s.note ? ` (${md(s.note)})` : ''} | ${(s.ms / 1000).toFixed(1)} s |`
       )
     }
     out.push('')
@@ -46,7 +48,7 @@ export function renderResultsMarkdown(plan: Plan, results: Results): string {
       'Run it:',
       '',
       '```',
-      `docker run --rm ${first.versionTag} ${first.smoke.args.join(' ')}`,
+      oneLine(`docker run --rm ${first.versionTag} ${first.smoke.args.join(' ')}`),
       '```'
     )
   }

@@ -1,6 +1,7 @@
 import { posix as path } from 'node:path'
 import type { GitHubContext } from '../context.js'
 import type { BuildArg, Inputs, Mode, Tristate } from '../inputs.js'
+import { labelText } from '../util/text.js'
 import { artifactPrefix, jobPlatform, platformMatrix, type DistributedPlan } from './distributed.js'
 import { deriveMetadata, type Metadata } from './metadata.js'
 import { parseDockerfile, targetPlatformRuns } from './dockerfile.js'
@@ -270,11 +271,17 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
       labels['org.opencontainers.image.source'] = source
       labels['org.opencontainers.image.url'] = source
     }
-    if (typeof repo.description === 'string' && repo.description.trim() !== '') {
-      labels['org.opencontainers.image.description'] = repo.description.trim()
-    }
+    // Labels are single-line: a description's newlines become spaces (a newline forged a second
+    // `org.opencontainers.image.version=` line in the `labels` output); a licence that is not an
+    // SPDX identifier is left out.
+    const description = typeof repo.description === 'string' ? labelText(repo.description) : ''
+    if (description !== '') labels['org.opencontainers.image.description'] = description
     const spdx = repo.license?.spdx_id
-    if (typeof spdx === 'string' && spdx !== '' && spdx !== 'NOASSERTION') {
+    if (
+      typeof spdx === 'string' &&
+      /^[A-Za-z0-9][A-Za-z0-9.+-]*$/.test(spdx) &&
+      spdx !== 'NOASSERTION'
+    ) {
       labels['org.opencontainers.image.licenses'] = spdx
     }
 
