@@ -38,6 +38,11 @@ export interface BuildOptions {
   workspace: string
   sourceDateEpoch: number
   attestations: AttestationPlan
+  /**
+   * Load with OCI media types (a platform job's manifests, so that the merge's index is an OCI
+   * index, which carries annotations; a Docker manifest list cannot).
+   */
+  ociMediaTypes?: boolean
 }
 
 /**

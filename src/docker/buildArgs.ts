@@ -26,6 +26,11 @@ export interface BuildCommandOptions {
   /** SOURCE_DATE_EPOCH for reproducible image timestamps (config and history dates). */
   sourceDateEpoch: number
   attestations: AttestationPlan
+  /**
+   * Load with OCI media types (a platform job's manifests, so that the merge's index is an OCI
+   * index, which carries annotations; a Docker manifest list cannot).
+   */
+  ociMediaTypes?: boolean
 }
 
 /** The `--provenance`/`--sbom` flags: attestations off, or the planned ones. */
@@ -77,6 +82,8 @@ export function buildCommand(image: PlannedImage, opts: BuildCommandOptions): st
   // refuse the index it makes)
   args.push(...attestationArgs(out.type === 'load-platform' ? undefined : opts.attestations))
   if (out.type === 'oci') args.push('--output', `type=oci,dest=${out.dest},tar=false`)
+  else if (out.type === 'load' && opts.ociMediaTypes)
+    args.push('--output', 'type=docker,oci-mediatypes=true')
   else args.push('--load')
   args.push(image.context)
   return args

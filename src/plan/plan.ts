@@ -1,9 +1,11 @@
 import { posix as path } from 'node:path'
 import type { GitHubContext } from '../context.js'
-import type { BuildArg, Inputs, Tristate } from '../inputs.js'
+import type { BuildArg, Inputs, Mode, Tristate } from '../inputs.js'
 import { labelText } from '../util/text.js'
+import { artifactPrefix, jobPlatform, platformMatrix, type DistributedPlan } from './distributed.js'
 import { deriveMetadata, type Metadata } from './metadata.js'
-import { parseDockerfile, targetPlatformRuns } from './dockerfile.js'
+import { parseDockerfileFull, targetPlatformRuns } from './dockerfile.js'
+import { goCacheMountsOf, type GoCacheMountsPlan } from './goCacheMounts.js'
 import { isNativePlatform, runnerPlatform } from './platforms.js'
 import { publishTargets, type PublishTarget } from './publish.js'
 import {
@@ -69,6 +71,8 @@ export interface PlannedImage {
   targetRuns: number[]
   /** A runner build: the Go package cross-compiled on the runner before the image build. */
   runnerBuild?: RunnerBuild
+  /** The Go cache mounts of the Dockerfile, carried in the Actions cache (cache on, any found). */
+  goCacheMounts?: GoCacheMountsPlan
 }
 
 /** How a runner build compiles its binary. */
@@ -91,6 +95,10 @@ export interface FileWarning {
 
 /** Everything the run will do, decided before any side effect. */
 export interface Plan {
+  /** What this job does: the stages it runs (src/stages/pipeline.ts). */
+  mode: Mode
+  /** The distributed flow: the platform matrix, this platform job's platform. */
+  distributed: DistributedPlan
   metadata: Metadata
   images: PlannedImage[]
   push: boolean
@@ -149,6 +157,11 @@ export const ANNOTATION_KEYS = [
  * private one or when the payload does not say.
  */
 export function attestationPlan(inputs: Inputs, ctx: GitHubContext): AttestationPlan {
+  if (inputs.mode !== 'all')
+    return {
+      provenance: 'false',
+      provenanceReason: `mode: ${inputs.mode} (a platform job's image is one manifest that the merge puts in its index; attestations are not carried over)`
+    }
   const sbomScanner = inputs.sbom ? inputs.sbomScanner : undefined
   if (inputs.provenance !== 'auto')
     return {
@@ -291,11 +304,22 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
   ]
   const source = ctx.repository ? `${ctx.serverUrl}/${ctx.repository}` : ''
   const repo = ctx.payload?.repository ?? {}
+  const allPlatforms = inputs.images.map(img => img.platforms ?? inputs.platforms)
+  const onlyPlatform = jobPlatform(inputs.mode, inputs.platform, inputs.platforms)
+  // A platform job builds only the images that have its platform, and only that platform.
+  const jobImages = inputs.images.filter(
+    (img, n) => !onlyPlatform || allPlatforms[n].includes(onlyPlatform)
+  )
+  if (onlyPlatform && jobImages.length === 0) {
+    throw new Error(
+      `platform: no image is planned for ${onlyPlatform} (the images' platforms: ${unique(allPlatforms.flat()).join(', ')})`
+    )
+  }
 
-  const images: PlannedImage[] = inputs.images.map(img => {
+  const images: PlannedImage[] = jobImages.map(img => {
     const name = img.ref.name
     const { context, dockerfile, generated } = resolvePaths(inputs, img)
-    const platforms = img.platforms ?? inputs.platforms
+    const platforms = onlyPlatform ? [onlyPlatform] : (img.platforms ?? inputs.platforms)
     const versionTag = `${name}:${metadata.version}`
     const tags = [versionTag]
     if (!metadata.release) tags.push(`${name}:sha-${metadata.shortCommit}`)
@@ -343,7 +367,10 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
         `${which}: ${dockerfile} does not exist in the workspace (context ${context})`
       )
     }
-    const stages = parseDockerfile(text)
+    const parsed = parseDockerfileFull(text)
+    const stages = parsed.stages
+    const buildArgs = mergeBuildArgs(commonArgs, inputs.buildArgs, img.buildArgs)
+    const mounts = generated || !inputs.cache ? undefined : goCacheMountsOf(parsed, buildArgs)
     const foreignHere = platforms.filter(p => !isNativePlatform(p, runner))
     if (platforms.length > 1 && foreignHere.length > 0 && !generated) {
       for (const { stage, run } of targetPlatformRuns(stages)) {
@@ -389,7 +416,7 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
       annotations: Object.fromEntries(
         ANNOTATION_KEYS.filter(k => labels[k] !== undefined).map(k => [k, labels[k]])
       ),
-      buildArgs: mergeBuildArgs(commonArgs, inputs.buildArgs, img.buildArgs),
+      buildArgs,
       target: img.target,
       cacheScope: cacheScope(name),
       smoke: {
@@ -400,7 +427,8 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
         note
       },
       targetRuns: targetPlatformRuns(stages).map(r => r.run.line),
-      runnerBuild
+      runnerBuild,
+      goCacheMounts: mounts && (mounts.mounts.length || mounts.skipped.length) ? mounts : undefined
     }
   })
 
@@ -442,7 +470,19 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
     }
   }
 
+  // A plan or merge job builds nothing: no emulation, no warning about a build it does not run.
+  if (inputs.mode === 'plan' || inputs.mode === 'merge') {
+    qemu = { mode: inputs.qemu, platforms: [], reason: `mode: ${inputs.mode} (nothing is built)` }
+    fileWarnings.length = 0
+  }
+
   return {
+    mode: inputs.mode,
+    distributed: {
+      matrix: platformMatrix(allPlatforms, inputs.runners),
+      platform: onlyPlatform,
+      artifactPrefix: artifactPrefix(inputs.images.map(i => i.ref.name))
+    },
     metadata,
     images,
     push,

@@ -28,7 +28,9 @@ export const buildStage: Stage = {
       cache,
       workspace: ctx.github.workspace,
       sourceDateEpoch: ctx.plan.sourceDateEpoch,
-      attestations: ctx.plan.attestations
+      attestations: ctx.plan.attestations,
+      // a platform job's manifests go into the merge's OCI index, which carries annotations
+      ociMediaTypes: ctx.plan.mode === 'platform'
     }
     const classic = engine.containerdStore ? undefined : runToken()
     ctx.classicToken = classic

@@ -1,7 +1,9 @@
 import * as core from '@actions/core'
 import type { GitHubContext } from '../context.js'
+import type { HandedOnImage } from '../distributed/digests.js'
 import type { BuiltImage } from '../docker/build.js'
 import type { BuilderInfo, EngineInfo } from '../docker/engine.js'
+import type { GoMountsRestore } from '../docker/goCacheMounts.js'
 import type { Inputs } from '../inputs.js'
 import type { Plan } from '../plan/plan.js'
 import type { Results, StageTiming } from '../results.js'
@@ -26,12 +28,16 @@ export interface StageContext {
    * by the Build stage; undefined on the containerd store.
    */
   classicToken?: string
+  /** Set by the Go cache mounts stage. */
+  goMounts?: GoMountsRestore
   /** Registries to log in to and as whom (decided when the Login stage is considered). */
   logins: { registry: string; username: string; password: string }[]
   /** Reading each loaded image back (docker save), started by the Build stage, in plan order. */
   reads: Promise<BuiltImage>[]
   /** Images built and read back (digests, platforms), in plan order. */
   built: BuiltImage[]
+  /** The merge: every platform job's pushed digests (set by Collect digests). */
+  handedOn?: HandedOnImage[]
   /** Run once every stage succeeded (e.g. marking the Go cache for the post step to save). */
   onSuccess: (() => void)[]
 }

@@ -2,17 +2,15 @@
  * Any image store, for real: a second dockerd with the classic image store (the default before
  * Docker 29, and what a runner's Docker may still use) on a socket of its own. The action builds
  * on a docker-container builder (the bench's local BuildKit image), loads and smoke-tests each
- * platform on its own, pushes the same build by digest and checks that the content pushed is the
- * content tested before any tag moves.
+ * platform on its own, and pushes the same build, exported from the builder, once it has checked
+ * that its content is the content tested.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { release } from '../fixtures/events.js'
+import { execFileSync } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
+import { join } from 'node:path'
+import { release } from '../fixtures/events.js'
 import { runAction, type ActionRun } from '../harness/runner.js'
 import {
   currentTools,
@@ -25,66 +23,16 @@ import {
   runPublished,
   uniqueRepo
 } from './bench.js'
+import { startDockerd, type SecondDaemon } from './dockerd.js'
 
 const MINUTES = 60_000
-const dir = mkdtempSync(join(tmpdir(), 'gia-e2e-classic-'))
-const host = `unix://${join(dir, 'docker.sock')}`
-/** A bridge of the second daemon's own: `--bridge none` would make it delete the bench's docker0. */
-const bridge = `giacl${randomBytes(3).toString('hex')}`
-let dockerd: ChildProcess | undefined
-
-/** The bench's dockerd (scripts/bench-up.sh unpacks it under GIA_BENCH_PREFIX). */
-function dockerdPath(): string {
-  const env = readFileSync('/var/lib/gia-bench/bench.env', 'utf8')
-  const prefix = /^GIA_BENCH_PREFIX=(.*)$/m.exec(env)?.[1] ?? '/opt/gia-bench'
-  return join(prefix, 'usr', 'sbin', 'dockerd')
-}
-
-function answers(): boolean {
-  try {
-    execFileSync('docker', ['--host', host, 'version'], { stdio: 'pipe', timeout: 5_000 })
-    return true
-  } catch {
-    return false
-  }
-}
+let daemon: SecondDaemon | undefined
+let host = ''
 
 beforeAll(async () => {
   requireBench()
-  writeFileSync(join(dir, 'daemon.json'), '{"features": {"containerd-snapshotter": false}}\n')
-  const bin = dockerdPath()
-  if (!existsSync(bin)) throw new Error(`no dockerd at ${bin}: run scripts/bench-up.sh`)
-  execFileSync('ip', ['link', 'add', bridge, 'type', 'bridge'])
-  execFileSync('ip', ['addr', 'add', '172.31.254.1/24', 'dev', bridge])
-  execFileSync('ip', ['link', 'set', bridge, 'up'])
-  dockerd = spawn(
-    bin,
-    [
-      ...['--config-file', join(dir, 'daemon.json'), '--host', host],
-      ...['--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec')],
-      ...['--pidfile', join(dir, 'docker.pid')],
-      // the bench's containerd, in namespaces of this daemon's own
-      ...['--containerd', '/run/containerd/containerd.sock'],
-      ...['--containerd-namespace', 'gia-e2e-classic'],
-      ...['--containerd-plugins-namespace', 'gia-e2e-classic-plugins'],
-      // its own bridge and no iptables rules: the bench's network stays as it is
-      ...['--bridge', bridge, '--iptables=false', '--ip6tables=false']
-    ],
-    {
-      stdio: ['ignore', 'ignore', 'ignore'],
-      // dockerd, and docker-init (a docker-container builder runs with --init) next to it
-      env: {
-        ...process.env,
-        PATH: `${dirname(bin)}:${join(dirname(dirname(bin)), 'bin')}:${process.env['PATH']}`
-      }
-    }
-  )
-  const deadline = Date.now() + 60_000
-  while (!answers()) {
-    if (Date.now() > deadline || dockerd.exitCode !== null)
-      throw new Error(`the classic-store dockerd did not answer on ${host}`)
-    await new Promise(r => setTimeout(r, 500))
-  }
+  daemon = await startDockerd('classic', false)
+  host = daemon.host
   const info = execFileSync('docker', [
     '--host',
     host,
@@ -96,20 +44,7 @@ beforeAll(async () => {
 }, 2 * MINUTES)
 
 afterAll(async () => {
-  if (dockerd && dockerd.exitCode === null) {
-    const exited = new Promise(r => dockerd?.once('exit', r))
-    dockerd.kill('SIGTERM')
-    await exited
-  }
-  execFileSync('ip', ['link', 'del', bridge], { stdio: 'pipe' })
-  // what the daemon left mounted under its roots (its network namespace handle), innermost first
-  const mounts = readFileSync('/proc/self/mounts', 'utf8')
-    .split('\n')
-    .map(l => l.split(' ')[1])
-    .filter(m => m?.startsWith(`${dir}/`))
-    .reverse()
-  for (const m of mounts) execFileSync('umount', ['-l', m], { stdio: 'pipe' })
-  rmSync(dir, { recursive: true, force: true })
+  await daemon?.stop()
 }, 2 * MINUTES)
 
 /** The smoke-tested platforms of a run, with the config digest each was loaded with. */
