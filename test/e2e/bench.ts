@@ -73,7 +73,12 @@ export function exampleWorkspace(name: string): string {
 
 /** Runs docker with an argument array and returns stdout (throws with stderr on failure). */
 export function docker(args: string[]): string {
-  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+  // jest's process.env is the test's own copy: a child gets it only when handed it
+  return execFileSync('docker', args, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: process.env
+  })
 }
 
 /** Packages each runner-build platform compiled: the Go build stage's
