@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 
 /** The GitHub context the action works from, as the runner hands it over. */
 export interface GitHubContext {
@@ -14,6 +15,8 @@ export interface GitHubContext {
   runId: string
   /** RUNNER_ARCH (X64, ARM64, ...), empty when unknown. */
   runnerArch: string
+  /** RUNNER_TEMP: the job's own temporary directory (the system's when unset). */
+  runnerTemp: string
 }
 
 /**
@@ -43,6 +46,7 @@ export function readContext(env: NodeJS.ProcessEnv): GitHubContext {
     actor: env['GITHUB_ACTOR'] ?? '',
     workspace: env['GITHUB_WORKSPACE'] || process.cwd(),
     runId: env['GITHUB_RUN_ID'] ?? '',
-    runnerArch: env['RUNNER_ARCH'] ?? ''
+    runnerArch: env['RUNNER_ARCH'] ?? '',
+    runnerTemp: env['RUNNER_TEMP'] || tmpdir()
   }
 }

@@ -8,13 +8,14 @@ import { login, loginTargets } from './docker/login.js'
 import { pushAll } from './docker/push.js'
 import { setupQemu } from './docker/qemu.js'
 import { smokeTest } from './docker/smoke.js'
+import { describeArchitecture } from './docker/verify.js'
 import {
   cacheUnavailableReason,
   goBuildConfig,
   markGoCacheForSave,
   restoreGoCache
 } from './go/cache.js'
-import { runnerBuild } from './go/build.js'
+import { ACTION_DIR_STATE, removeWritten, runnerBuild, WRITTEN_STATE } from './go/build.js'
 import { limit } from './limit.js'
 import { goGate } from './go/gate.js'
 import semver from 'semver'
@@ -81,10 +82,16 @@ export async function execute(
   } else skipped(results, 'Go gate', 'go-gate: false')
 
   const runnerImages = plan.images.filter(i => i.runnerBuild)
+  // files a runner build copied into a context the user named: removed once the images are built
+  const written: string[] = []
   if (runnerImages.length > 0) {
+    // the post step removes the action's own directory, and what is left in a user's context
+    core.saveState(ACTION_DIR_STATE, plan.actionDir)
     await stage(results, 'Go build', async () => {
       for (const image of runnerImages) {
-        await runnerBuild(image, goDir, workspace, plan.sourceDateEpoch)
+        const out = await runnerBuild(image, goDir, workspace, plan.sourceDateEpoch)
+        written.push(...out.written)
+        if (out.written.length > 0) core.saveState(WRITTEN_STATE, JSON.stringify(written))
       }
     })
   } else skipped(results, 'Go build', 'no runner build (no image sets main)')
@@ -162,6 +169,11 @@ export async function execute(
       reads.push(read)
     }
     if (!smoking) addBuilt(await Promise.all(reads))
+  }).finally(async () => {
+    if (written.length === 0) return
+    await removeWritten(written)
+    // removed: the post step must not remove a file a later step may put there
+    core.saveState(WRITTEN_STATE, '[]')
   })
 
   if (smoking) {
@@ -198,6 +210,10 @@ export async function execute(
         throw new Error(`smoke test failed for ${failures.join(', ')}; nothing was pushed`)
     })
   } else skipped(results, 'Smoke test', 'smoke-test: false or no platform to test')
+
+  await stage(results, 'Architecture', async () => {
+    verifiedArchitecture(built)
+  })
 
   if (plan.push) {
     await stage(results, 'Push', async () => {
@@ -245,7 +261,31 @@ function imageResult(b: BuiltImage): ImageResult {
   return {
     name: b.image.name,
     digest: b.digest,
-    platforms: b.manifests.map(m => ({ platform: m.platform, digest: m.digest, size: m.size })),
+    platforms: b.manifests.map(m => ({
+      platform: m.platform,
+      digest: m.digest,
+      size: m.size,
+      architecture: b.architecture.get(m.platform)
+    })),
     pushedTags: []
   }
+}
+
+/**
+ * Logs every platform's architecture check (read back with each loaded image) and fails, before
+ * any push, when an image runs an executable of another platform.
+ */
+function verifiedArchitecture(built: BuiltImage[]): void {
+  const mismatches: string[] = []
+  for (const b of built) {
+    for (const [platform, r] of b.architecture) {
+      const line = describeArchitecture(b.image.name, platform, r)
+      if (r.status === 'mismatch') {
+        core.error(line, { title: `wrong architecture ${platform}` })
+        mismatches.push(line)
+      } else core.info(`${r.status === 'verified' ? 'ok ' : '-- '} ${line}`)
+    }
+  }
+  if (mismatches.length > 0)
+    throw new Error(`architecture check failed, nothing was pushed:\n${mismatches.join('\n')}`)
 }

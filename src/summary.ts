@@ -1,5 +1,5 @@
 import type { Plan } from './plan/plan.js'
-import type { Results } from './results.js'
+import type { ArchitectureResult, Results } from './results.js'
 
 /** The results part of the job summary: digests, sizes, smoke results and stage times. */
 export function renderResultsMarkdown(plan: Plan, results: Results): string {
@@ -8,22 +8,22 @@ export function renderResultsMarkdown(plan: Plan, results: Results): string {
     out.push(
       '### Images',
       '',
-      '| image | platform | digest | size | smoke test |',
-      '|---|---|---|---|---|'
+      '| image | platform | digest | size | smoke test | architecture |',
+      '|---|---|---|---|---|---|'
     )
     for (const img of results.images) {
       out.push(
-        `| \`${img.name}\` | index | \`${img.digest ?? '-'}\` | | ${img.pushedTags.length ? `pushed: ${img.pushedTags.map(t => `\`${t}\``).join(', ')}` : 'not pushed'} |`
+        `| \`${img.name}\` | index | \`${img.digest ?? '-'}\` | | ${img.pushedTags.length ? `pushed: ${img.pushedTags.map(t => `\`${t}\``).join(', ')}` : 'not pushed'} | |`
       )
       for (const p of img.platforms) {
         const smoke = p.smoke
           ? `${p.smoke.ok ? 'passed' : '**failed**'} (${(p.smoke.ms / 1000).toFixed(1)} s)`
           : 'not run'
         out.push(
-          `| | ${p.platform} | \`${p.digest ?? '-'}\` | ${p.size === undefined ? '-' : formatBytes(p.size)} | ${smoke} |`
+          `| | ${p.platform} | \`${p.digest ?? '-'}\` | ${p.size === undefined ? '-' : formatBytes(p.size)} | ${smoke} | ${architectureCell(p.architecture)} |`
         )
       }
-      if (img.latestNote) out.push(`| | | ${img.latestNote} | | |`)
+      if (img.latestNote) out.push(`| | | ${img.latestNote} | | | |`)
     }
     out.push('')
   }
@@ -47,6 +47,24 @@ export function renderResultsMarkdown(plan: Plan, results: Results): string {
     )
   }
   return out.join('\n')
+}
+
+/** The architecture check of one platform, for a table cell. */
+export function architectureCell(a: ArchitectureResult | undefined): string {
+  return architectureText(a).replace(/\|/g, '\\|')
+}
+
+function architectureText(a: ArchitectureResult | undefined): string {
+  if (!a) return 'not checked'
+  const file = a.file ? `\`${a.file}\`${a.script ? ` (interpreter of \`${a.script}\`)` : ''}: ` : ''
+  switch (a.status) {
+    case 'verified':
+      return `verified: ${file}${a.found}${a.note ? ` (${a.note})` : ''}`
+    case 'mismatch':
+      return `**wrong architecture**: ${file}${a.found} (${(a.problems ?? []).join(', ')})`
+    default:
+      return `not checked: ${a.note ?? ''}`
+  }
 }
 
 /** Bytes as KiB/MiB with one decimal. */

@@ -5,7 +5,9 @@ import { join } from 'node:path'
 import { run } from '../exec.js'
 import type { PlannedImage } from '../plan/plan.js'
 import { buildCommand, type CacheWiring } from './buildArgs.js'
-import { localImage, type PlatformManifest } from './image.js'
+import type { ArchitectureResult } from '../results.js'
+import { layoutImage, withSavedImage, type PlatformManifest } from './image.js'
+import { verifyArchitecture } from './verify.js'
 
 /** One built (and loaded) image. */
 export interface BuiltImage {
@@ -13,6 +15,8 @@ export interface BuiltImage {
   /** Index digest in the engine's store. */
   digest: string
   manifests: PlatformManifest[]
+  /** Each platform's architecture check, by platform. */
+  architecture: Map<string, ArchitectureResult>
 }
 
 /** A finished `buildx build --load`: the image and the index digest buildx reported. */
@@ -55,11 +59,15 @@ export async function buildImage(
 
 /**
  * Reads back the index and per-platform digests of a loaded image: what will be tested and
- * pushed. Checks them against what buildx reported and the planned platforms.
+ * pushed. Checks them against what buildx reported and the planned platforms, and checks each
+ * platform's executable against its platform (from the same `docker save`).
  */
 export async function readLoaded(loaded: LoadedImage): Promise<BuiltImage> {
   const { image } = loaded
-  const local = await localImage(image.versionTag)
+  const { local, architecture } = await withSavedImage(image.versionTag, async dir => {
+    const local = await layoutImage(dir, image.versionTag)
+    return { local, architecture: await verifyArchitecture(dir, local.manifests) }
+  })
   const built = loaded.reportedDigest ?? local.digest
   if (built !== local.digest) {
     throw new Error(
@@ -73,5 +81,5 @@ export async function readLoaded(loaded: LoadedImage): Promise<BuiltImage> {
   core.info(
     `${image.name}: ${local.digest} (${local.manifests.map(m => `${m.platform} ${m.digest.slice(7, 19)}`).join(', ')})`
   )
-  return { image, digest: local.digest, manifests: local.manifests }
+  return { image, digest: local.digest, manifests: local.manifests, architecture }
 }

@@ -51,43 +51,60 @@ export async function indexManifests(
 }
 
 /**
- * The index digest and per-platform manifests of an image in the engine's (containerd) store,
- * read from `docker save` (an OCI layout): exactly what `docker run --platform` runs and what
- * `docker push` sends.
+ * Saves an image of the engine's (containerd) store with `docker save` (an OCI layout: exactly
+ * what `docker run --platform` runs and what `docker push` sends), extracted into a temporary
+ * directory, and calls `fn` with that directory; removes it afterwards.
  */
-export async function localImage(
-  ref: string
-): Promise<{ digest: string; manifests: PlatformManifest[] }> {
+export async function withSavedImage<T>(
+  ref: string,
+  fn: (layout: string) => Promise<T>
+): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'gia-save-'))
   try {
     await run('docker', ['save', '--output', join(dir, 'image.tar'), ref], { silent: true })
     await run('tar', ['-xf', join(dir, 'image.tar'), '-C', dir], { silent: true })
-    const blob = (digest: string): Promise<string> =>
-      readFile(join(dir, 'blobs', ...digest.split(':')), 'utf8')
-    // docker save wraps the image's own index in a top-level index.json; unwrap it.
-    const top = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as {
-      manifests: Descriptor[]
-    }
-    const d = top.manifests[0]
-    if (!d) throw new Error(`docker save ${ref}: no manifest`)
-    if (d.mediaType?.includes('manifest.list') || d.mediaType?.includes('image.index')) {
-      return { digest: d.digest, manifests: await indexManifests(await blob(d.digest), blob) }
-    }
-    // A single-platform image: one manifest, its platform in the config.
-    const manifest = JSON.parse(await blob(d.digest)) as { config: Descriptor }
-    const config = JSON.parse(await blob(manifest.config.digest)) as {
-      os: string
-      architecture: string
-      variant?: string
-    }
-    const platform = { os: config.os, architecture: config.architecture, variant: config.variant }
-    return {
-      digest: d.digest,
-      manifests: await indexManifests(JSON.stringify({ manifests: [{ ...d, platform }] }), blob)
-    }
+    await rm(join(dir, 'image.tar'))
+    return await fn(dir)
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
+}
+
+/** The index digest and per-platform manifests of a saved image (see withSavedImage). */
+export async function layoutImage(
+  dir: string,
+  ref: string
+): Promise<{ digest: string; manifests: PlatformManifest[] }> {
+  const blob = (digest: string): Promise<string> =>
+    readFile(join(dir, 'blobs', ...digest.split(':')), 'utf8')
+  // docker save wraps the image's own index in a top-level index.json; unwrap it.
+  const top = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as {
+    manifests: Descriptor[]
+  }
+  const d = top.manifests[0]
+  if (!d) throw new Error(`docker save ${ref}: no manifest`)
+  if (d.mediaType?.includes('manifest.list') || d.mediaType?.includes('image.index')) {
+    return { digest: d.digest, manifests: await indexManifests(await blob(d.digest), blob) }
+  }
+  // A single-platform image: one manifest, its platform in the config.
+  const manifest = JSON.parse(await blob(d.digest)) as { config: Descriptor }
+  const config = JSON.parse(await blob(manifest.config.digest)) as {
+    os: string
+    architecture: string
+    variant?: string
+  }
+  const platform = { os: config.os, architecture: config.architecture, variant: config.variant }
+  return {
+    digest: d.digest,
+    manifests: await indexManifests(JSON.stringify({ manifests: [{ ...d, platform }] }), blob)
+  }
+}
+
+/** The index digest and per-platform manifests of an image in the engine's store. */
+export async function localImage(
+  ref: string
+): Promise<{ digest: string; manifests: PlatformManifest[] }> {
+  return withSavedImage(ref, dir => layoutImage(dir, ref))
 }
 
 /** The labels of a remote image (of its first platform), or undefined when it does not exist. */
