@@ -369,6 +369,19 @@ describe('labels and outputs', () => {
     ).toThrow(/^images\[0\]\.dockerfile: cmd\/a\/Dockerfile does not exist/)
   })
 
+  it('refuses a go-working-directory that is not in the workspace, when Go runs', () => {
+    const inputs = inputsFor({ image: 'a', 'go-working-directory': 'servcie' })
+    expect(() =>
+      buildPlan(inputs, contextOf(release()), { ...opts, goWorkingDirectoryExists: false })
+    ).toThrow(/^go-working-directory: 'servcie' is not a directory in the workspace$/)
+    // without the gate and runner builds, no Go runs there
+    const noGo = inputsFor({ image: 'a', 'go-working-directory': 'servcie', 'go-gate': 'false' })
+    expect(
+      buildPlan(noGo, contextOf(release()), { ...opts, goWorkingDirectoryExists: false }).goGate
+        .enabled
+    ).toBe(false)
+  })
+
   it('makes cache scopes safe', () => {
     expect(cacheScope('localhost:5000/a/b')).toBe('localhost-5000-a-b')
   })

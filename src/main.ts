@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import { readFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { readContext } from './context.js'
 import { execute } from './executor.js'
@@ -26,7 +26,11 @@ export async function run(): Promise<void> {
         () => undefined
       )
     }
+    const goDir = await stat(resolve(ctx.workspace, inputs.goWorkingDirectory)).catch(
+      () => undefined
+    )
     plan = buildPlan(inputs, ctx, {
+      goWorkingDirectoryExists: goDir?.isDirectory() ?? false,
       commitDate,
       now: new Date(),
       nodeArch: process.arch,

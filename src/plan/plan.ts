@@ -146,6 +146,8 @@ export interface PlanOptions {
   dockerfiles: Record<string, string | undefined>
   /** CGO_ENABLED of the job's environment, when set. */
   cgoEnabled?: string
+  /** Whether go-working-directory is a directory in the workspace (unknown when unset). */
+  goWorkingDirectoryExists?: boolean
 }
 
 /** The action's own directory under RUNNER_TEMP. */
@@ -393,6 +395,16 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
     }
   })
 
+  const goGate = goGatePlan(inputs, images, opts.cgoEnabled)
+  if (
+    (goGate.enabled || images.some(i => i.runnerBuild)) &&
+    opts.goWorkingDirectoryExists === false
+  ) {
+    throw new Error(
+      `go-working-directory: '${inputs.goWorkingDirectory}' is not a directory in the workspace`
+    )
+  }
+
   const foreign = unique(images.flatMap(i => i.platforms)).filter(p => !isNativePlatform(p, runner))
   // What must run on a foreign platform: smoke tests, and RUN steps of target-platform stages.
   const mustRun = unique(
@@ -431,7 +443,7 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
     dryRun: inputs.dryRun,
     runnerPlatform: runner,
     qemu,
-    goGate: goGatePlan(inputs, images, opts.cgoEnabled),
+    goGate,
     cache: inputs.cache,
     registries: unique(images.map(i => i.registry)),
     warnings,
