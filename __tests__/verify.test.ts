@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { mkdtempSync, openSync, readSync, rmSync, closeSync, writeFileSync } from 'node:fs'
+import {
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  rmSync,
+  closeSync,
+  writeFileSync
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
@@ -12,7 +20,7 @@ import {
   parseElfHeader
 } from '../src/docker/elf.js'
 import { applyLayer, entryKey, ImageFs, type FsEntry } from '../src/docker/imageFs.js'
-import { describeArchitecture } from '../src/docker/verify.js'
+import { describeArchitecture, findEntrypoint } from '../src/docker/verify.js'
 
 /** An ELF header: class (1|2), data (1 LSB|2 MSB), e_machine, e_flags. */
 function elf(cls: 1 | 2, data: 1 | 2, machine: number, flags = 0): Buffer {
@@ -105,10 +113,15 @@ describe('ELF headers', () => {
 })
 
 /** A gzipped tar layer of entries: a string is a file's content, `->x` a symlink, `=>x` a hard link, `/` a directory. */
-async function layer(dir: string, name: string, entries: [string, string][]): Promise<string> {
+async function layer(
+  dir: string,
+  name: string,
+  entries: [string, string | Buffer][]
+): Promise<string> {
   const p = pack()
   for (const [path, what] of entries) {
-    if (what === '/') p.entry({ name: path, type: 'directory' })
+    if (Buffer.isBuffer(what)) p.entry({ name: path }, what)
+    else if (what === '/') p.entry({ name: path, type: 'directory' })
     else if (what.startsWith('->'))
       p.entry({ name: path, type: 'symlink', linkname: what.slice(2) })
     else if (what.startsWith('=>')) p.entry({ name: path, type: 'link', linkname: what.slice(2) })
@@ -219,5 +232,70 @@ describe('the line the log and the error show', () => {
     ).toBe(
       'reg/app linux/arm64: /usr/local/bin/app is ELF 64-bit LSB, EM_X86_64 (x86-64); Go binary for GOOS=linux GOARCH=amd64, not a linux/arm64 executable (EM_X86_64, not EM_AARCH64, Go GOARCH=amd64; linux/arm64 needs ELF 64-bit LSB, EM_AARCH64 (aarch64))'
     )
+  })
+})
+
+describe("a platform's entrypoint in a saved image", () => {
+  let layout: string
+  const ARM64_BINARY = Buffer.concat([AARCH64, Buffer.from('rest of the binary')])
+  beforeAll(async () => {
+    layout = mkdtempSync(join(tmpdir(), 'gia-test-layout-'))
+    const blobs = join(layout, 'blobs', 'sha256')
+    mkdirSync(blobs, { recursive: true })
+    await layer(blobs, 'layer', [
+      ['bin/busybox', ARM64_BINARY],
+      ['bin/sh', '->busybox'],
+      ['app/start.sh', '#!/bin/sh -e\nexec /app/x\n'],
+      ['app/run.py', '#!/usr/bin/python3\n'],
+      ['app/data.txt', 'hello']
+    ])
+    const image = (name: string, config: object): void => {
+      writeFileSync(join(blobs, `config-${name}`), JSON.stringify({ config }))
+      writeFileSync(
+        join(blobs, `manifest-${name}`),
+        JSON.stringify({
+          config: { digest: `sha256:config-${name}` },
+          layers: [{ digest: 'sha256:layer' }]
+        })
+      )
+    }
+    image('elf', { Entrypoint: ['busybox'], Env: ['PATH=/bin'] })
+    image('script', { Entrypoint: ['/app/start.sh'] })
+    image('python', { Cmd: ['./run.py'], WorkingDir: '/app' })
+    image('text', { Entrypoint: ['/app/data.txt'] })
+    image('none', {})
+    image('missing', { Entrypoint: ['/nope'] })
+  })
+  afterAll(() => rmSync(layout, { recursive: true, force: true }))
+
+  it.each([
+    [
+      'elf',
+      { status: 'verified', file: '/bin/busybox', found: 'ELF 64-bit LSB, EM_AARCH64 (aarch64)' }
+    ],
+    ['script', { status: 'verified', file: '/bin/busybox', script: '/app/start.sh' }],
+    [
+      'python',
+      {
+        status: 'not-checked',
+        file: '/app/run.py',
+        note: '/app/run.py is a script (#!/usr/bin/python3) and its interpreter is not in the image: not an ELF executable'
+      }
+    ],
+    ['text', { status: 'not-checked', note: '/app/data.txt is not an ELF executable' }],
+    ['none', { status: 'not-checked', note: 'the image has no ENTRYPOINT or CMD' }],
+    ['missing', { status: 'not-checked', note: '/nope: no such file in the image' }]
+  ])('%s', async (name, want) => {
+    const found = await findEntrypoint(layout, `sha256:manifest-${name}`, 'linux/arm64')
+    expect(found.result).toMatchObject(want)
+  })
+
+  it('finds the wrong machine', async () => {
+    const found = await findEntrypoint(layout, 'sha256:manifest-elf', 'linux/amd64')
+    expect(found.result).toMatchObject({
+      status: 'mismatch',
+      problems: ['EM_AARCH64, not EM_X86_64'],
+      expected: 'ELF 64-bit LSB, EM_X86_64 (x86-64)'
+    })
   })
 })

@@ -118,8 +118,13 @@ export async function verifyArchitecture(
     for (const [i, e] of elves.entries()) await writeFile(files[i], e.found.bytes as Buffer)
     let text: string
     try {
-      text = (await run('go', ['version', '-m', ...files], { silent: true, allowFailure: true }))
-        .stdout
+      // run outside any module: a go.mod's toolchain line must not make go fetch a toolchain
+      const res = await run('go', ['version', '-m', ...files], {
+        cwd: dir,
+        silent: true,
+        allowFailure: true
+      })
+      text = res.stdout
     } catch (e) {
       // no Go on the runner: the ELF check stands alone
       for (const { found: f } of elves)
