@@ -3,13 +3,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import {
-  cacheUnavailableReason,
-  goBuildConfig,
-  goCacheKeys,
-  keyMarker,
-  sumHash
-} from '../src/go/cache.js'
+import { goBuildConfig, goCacheKeys, keyMarker, sumHash } from '../src/go/cache.js'
 import { buildPlan } from '../src/plan/plan.js'
 import { contextOf } from '../test/fixtures/context.js'
 import { release } from '../test/fixtures/events.js'
@@ -70,21 +64,5 @@ describe('Go cache keys', () => {
     const two = await sumHash(dir)
     expect(new Set([modOnly, one, two]).size).toBe(3)
     expect(one).toMatch(/^[0-9a-f]{32}$/)
-  })
-
-  it.each([
-    [{}, 'ACTIONS_RUNTIME_TOKEN is not set'],
-    [{ ACTIONS_RUNTIME_TOKEN: 't' }, 'neither ACTIONS_CACHE_URL nor ACTIONS_RESULTS_URL is set'],
-    [
-      { ACTIONS_RUNTIME_TOKEN: 't', ACTIONS_CACHE_SERVICE_V2: 'True', ACTIONS_CACHE_URL: 'u' },
-      'ACTIONS_CACHE_SERVICE_V2 is set but ACTIONS_RESULTS_URL is not'
-    ],
-    [
-      { ACTIONS_RUNTIME_TOKEN: 't', ACTIONS_CACHE_SERVICE_V2: 'True', ACTIONS_RESULTS_URL: 'u' },
-      undefined
-    ],
-    [{ ACTIONS_RUNTIME_TOKEN: 't', ACTIONS_CACHE_URL: 'u' }, undefined]
-  ])('cache availability %j', (env, why) => {
-    expect(cacheUnavailableReason(env)).toBe(why)
   })
 })

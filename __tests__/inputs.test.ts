@@ -198,16 +198,6 @@ describe('getInputs', () => {
     ],
     // Passed before the schema (issue 10): each is refused now, naming the input.
     [
-      'a username without a password',
-      { image: 'a', 'registry-username': 'u' },
-      /^registry-username: set without registry-password/
-    ],
-    [
-      'a password without a username',
-      { image: 'a', 'registry-password': 'p' },
-      /^registry-password: set without registry-username/
-    ],
-    [
       'a mapping as smoke-args',
       { images: '- name: a\n- name: b\n  smoke-args: {x: 1}' },
       /^images\[1\]\.smoke-args: expected a string or a list of strings, got a mapping$/

@@ -4,8 +4,10 @@ import { renderPlanMarkdown, renderPlanText } from '../src/plan/render.js'
 import { computeOutputs } from '../src/outputs.js'
 import { emptyResults } from '../src/results.js'
 import { contextOf } from '../test/fixtures/context.js'
+import { loginTargets } from '../src/docker/login.js'
 import {
   branchPush,
+  dependabotPullRequest,
   dispatch,
   forkPullRequest,
   pullRequest,
@@ -145,6 +147,79 @@ describe('buildPlan: tags, latest and push', () => {
     expect(plan.warnings).toEqual([
       'push: true is refused on a pull request from a fork; nothing is pushed'
     ])
+  })
+
+  describe('pull requests that get no secrets: build and smoke-test, never push, never log in', () => {
+    // Dependabot's pull requests run as a fork's do: read-only token, no secrets. A workflow that
+    // passes registry-username (e.g. github.actor) and a secret password gets an empty password.
+    const creds = { username: 'ci-bot', password: '', actor: 'x', githubToken: 'ghs_readonly' }
+
+    it.each([
+      ['fork', forkPullRequest(), 'pull request from a fork', []],
+      [
+        'Dependabot',
+        dependabotPullRequest(),
+        'pull request by Dependabot',
+        [expect.stringMatching(/^Dependabot pull request: GitHub gives it no secrets/)]
+      ],
+      [
+        'Dependabot, pull_request_target',
+        dependabotPullRequest('pull_request_target'),
+        'pull request by Dependabot',
+        [expect.stringMatching(/^Dependabot pull request/)]
+      ]
+    ])('%s', (_name, fx, why, notices) => {
+      for (const push of ['auto', 'true']) {
+        const plan = buildPlan(
+          inputsFor({ image: 'ghcr.io/acme/app', push, 'registry-username': 'ci-bot' }),
+          contextOf(fx),
+          opts
+        )
+        expect(plan.secretsWithheld).toBe(why)
+        expect(plan.push).toBe(false)
+        expect(plan.pushReason).toBe(`${why}: nothing is pushed`)
+        expect(plan.notices).toEqual(notices)
+        expect(plan.warnings).toEqual(
+          push === 'true' ? [`push: true is refused on a ${why}; nothing is pushed`] : []
+        )
+        expect(plan.images[0].smoke.enabled).toBe(true)
+        expect(loginTargets(plan.registries, creds, plan.push, plan.secretsWithheld)).toEqual([])
+      }
+    })
+
+    it.each([
+      ['registry-username', 'registry-password'],
+      ['registry-password', 'registry-username']
+    ])('%s without %s is refused when the run gets secrets', (given, missing) => {
+      for (const fx of [release(), pullRequest()]) {
+        expect(() =>
+          buildPlan(inputsFor({ image: 'a', [given]: 'x' }), contextOf(fx), opts)
+        ).toThrow(`${given}: set without ${missing}; give both or neither`)
+      }
+    })
+
+    it('a pull request a person opens in the repository keeps its secrets', () => {
+      const plan = buildPlan(
+        inputsFor({ image: 'ghcr.io/acme/app', push: 'true' }),
+        contextOf(pullRequest()),
+        opts
+      )
+      expect(plan.secretsWithheld).toBeUndefined()
+      expect(plan.notices).toEqual([])
+      expect(plan.push).toBe(true)
+    })
+
+    it('the plan names Dependabot', () => {
+      const plan = buildPlan(
+        inputsFor({ image: 'ghcr.io/acme/app' }),
+        contextOf(dependabotPullRequest()),
+        opts
+      )
+      expect(renderPlanText(plan)).toMatch(/^event +pull_request \(pull_request, Dependabot\)$/m)
+      expect(renderPlanMarkdown(plan)).toContain(
+        '| **event** | pull_request (pull_request, Dependabot) |'
+      )
+    })
   })
 
   it('never tags latest twice when the version is latest', () => {
@@ -307,6 +382,26 @@ describe('labels and outputs', () => {
     const labels = buildPlan(inputsFor({ image: 'a' }), contextOf(fx), opts).images[0].labels
     expect(Object.keys(labels)).not.toContain('org.opencontainers.image.licenses')
     expect(Object.keys(labels)).not.toContain('org.opencontainers.image.description')
+  })
+
+  it('keeps labels on one line: a description with newlines, a licence that is no SPDX id', () => {
+    const fx = release('v1.2.3')
+    fx.payload.repository.description =
+      'Tool\r\norg.opencontainers.image.version=9.9.9\n::warning::x\u2028y\u0000'
+    fx.payload.repository.license = { spdx_id: 'MIT\n::error::x' }
+    const plan = buildPlan(inputsFor({ image: 'a' }), contextOf(fx), opts)
+    expect(plan.images[0].labels['org.opencontainers.image.description']).toBe(
+      'Tool org.opencontainers.image.version=9.9.9 ::warning::x y'
+    )
+    expect(plan.images[0].labels['org.opencontainers.image.licenses']).toBeUndefined()
+    const labels = computeOutputs(plan, emptyResults()).labels.split('\n')
+    expect(labels.filter(l => l.startsWith('org.opencontainers.image.version='))).toEqual([
+      'org.opencontainers.image.version=1.2.3'
+    ])
+    // the plan prints every value on its own row, escaped
+    const text = renderPlanText(plan)
+    expect(text.split(/\r\n|\r|\n/).filter(l => /^\s*(::|##\[)/.test(l))).toEqual([])
+    expect(renderPlanMarkdown(plan)).not.toMatch(/[\r\u0000]/)
   })
 
   it('computes the outputs of a dry run', () => {

@@ -20,6 +20,7 @@ import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { normalizePlatforms } from './plan/platforms.js'
 import { parseImageName } from './plan/reference.js'
+import { DEFAULT_REGISTRY_TIMEOUT_S } from './registry/client.js'
 import { splitArgs, splitList } from './util/lists.js'
 
 /** `auto`, `true` or `false`. */
@@ -123,6 +124,21 @@ function bool(name: string): z.ZodType<boolean, string> {
   })
 }
 
+/** A whole number of seconds in [min, max]; `fallback` when the input is empty. */
+function seconds(
+  name: string,
+  min: number,
+  max: number,
+  fallback: number
+): z.ZodType<number, string> {
+  return z.string().transform((raw, ctx) => {
+    if (raw === '') return fallback
+    const n = Number(raw)
+    if (/^\d+$/.test(raw) && n >= min && n <= max) return n
+    return named(ctx, `${name}: '${raw}' is not a whole number of seconds from ${min} to ${max}`)
+  })
+}
+
 /** Items of a list input (newlines and commas), each one line of text. */
 function checkedItems(name: string, items: string[]): string[] {
   items.forEach((item, i) => {
@@ -177,6 +193,8 @@ export const INPUT_SHAPE = {
   'smoke-expect': text('smoke-expect'),
   'smoke-platforms': choice('smoke-platforms', ['all', 'native'] as const),
   qemu: tristate('qemu'),
+  /** Seconds a registry request of the push may go without progress (then retried). */
+  'registry-timeout': seconds('registry-timeout', 1, 3600, DEFAULT_REGISTRY_TIMEOUT_S),
   'registry-username': text('registry-username'),
   'registry-password': text('registry-password', { secret: true }),
   'github-token': text('github-token', { secret: true })
@@ -436,12 +454,9 @@ export const INPUTS_SCHEMA = z
         ctx,
         "Both 'image' and 'images' are set: give one image with 'image' or a list with 'images', not both"
       )
-    const user = i['registry-username']
-    const password = i['registry-password']
-    if (user && !password)
-      named(ctx, 'registry-username: set without registry-password; give both or neither')
-    if (password && !user)
-      named(ctx, 'registry-password: set without registry-username; give both or neither')
+    // registry-username without registry-password (or the reverse) is refused in the plan, which
+    // knows whether the run gets secrets: a fork's or Dependabot's pull request gets none, and a
+    // workflow passing a secret password then passes an empty one (src/plan/plan.ts).
   })
   .transform(({ image, images, ...rest }) => ({
     images: image ?? images ?? [],

@@ -39,6 +39,7 @@ export async function run(): Promise<void> {
     })
     const planned = plan
     await core.group('Plan', async () => core.info(renderPlanText(planned)))
+    for (const n of plan.notices) core.notice(n)
     for (const w of plan.warnings) core.warning(w)
     for (const w of plan.fileWarnings) {
       core.warning(w.message, {

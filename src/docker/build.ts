@@ -6,7 +6,7 @@ import { run } from '../exec.js'
 import type { PlannedImage } from '../plan/plan.js'
 import { buildCommand, type CacheWiring } from './buildArgs.js'
 import type { ArchitectureResult } from '../results.js'
-import { layoutImage, withSavedImage, type PlatformManifest } from './image.js'
+import { readLayout, saveLayout, type PlatformManifest } from './image.js'
 import { verifyArchitecture } from './verify.js'
 
 /** One built (and loaded) image. */
@@ -15,6 +15,11 @@ export interface BuiltImage {
   /** Index digest in the engine's store. */
   digest: string
   manifests: PlatformManifest[]
+  /**
+   * The image saved from the engine as an OCI layout directory (docker save), kept for the push:
+   * its bytes are what was tested. Undefined when nothing will be pushed.
+   */
+  layout?: string
   /** Each platform's architecture check, by platform. */
   architecture: Map<string, ArchitectureResult>
 }
@@ -59,15 +64,23 @@ export async function buildImage(
 
 /**
  * Reads back the index and per-platform digests of a loaded image: what will be tested and
- * pushed. Checks them against what buildx reported and the planned platforms, and checks each
- * platform's executable against its platform (from the same `docker save`).
+ * pushed. Checks them against what buildx reported and the planned platforms. The image is saved
+ * by the digest buildx reported (never by a local tag another run could re-point); with `keep`,
+ * the saved layout stays for the push. Each platform's executable is checked against its platform
+ * from the same saved image (src/docker/verify.ts).
  */
-export async function readLoaded(loaded: LoadedImage): Promise<BuiltImage> {
+export async function readLoaded(loaded: LoadedImage, keep = false): Promise<BuiltImage> {
   const { image } = loaded
-  const { local, architecture } = await withSavedImage(image.versionTag, async dir => {
-    const local = await layoutImage(dir, image.versionTag)
-    return { local, architecture: await verifyArchitecture(dir, local.manifests) }
-  })
+  const layout = await saveLayout(loaded.reportedDigest ?? image.versionTag)
+  let local: Awaited<ReturnType<typeof readLayout>>
+  let architecture: Map<string, ArchitectureResult>
+  try {
+    local = await readLayout(layout)
+    // each platform's executable, from the same saved image
+    architecture = await verifyArchitecture(layout, local.manifests)
+  } finally {
+    if (!keep) await rm(layout, { recursive: true, force: true })
+  }
   const built = loaded.reportedDigest ?? local.digest
   if (built !== local.digest) {
     throw new Error(
@@ -81,5 +94,11 @@ export async function readLoaded(loaded: LoadedImage): Promise<BuiltImage> {
   core.info(
     `${image.name}: ${local.digest} (${local.manifests.map(m => `${m.platform} ${m.digest.slice(7, 19)}`).join(', ')})`
   )
-  return { image, digest: local.digest, manifests: local.manifests, architecture }
+  return {
+    image,
+    digest: local.digest,
+    manifests: local.manifests,
+    layout: keep ? layout : undefined,
+    architecture
+  }
 }

@@ -11,6 +11,7 @@ import { run } from '../exec.js'
 import { goPlatformProblems, goTarget, splitGoVersionM } from '../go/build.js'
 import type { ArchitectureResult } from '../results.js'
 import { describeElf, describeExpected, elfProblems, parseElfHeader } from './elf.js'
+import { blobPath } from './image.js'
 import { DEFAULT_PATH, ImageFs } from './imageFs.js'
 
 /** The part of an image config the check reads. */
@@ -25,11 +26,6 @@ interface ContainerConfig {
 interface Found {
   result: ArchitectureResult
   bytes?: Buffer
-}
-
-/** The path of a blob in an OCI layout. */
-function blobPath(layout: string, digest: string): string {
-  return join(layout, 'blobs', ...digest.split(':'))
 }
 
 /**

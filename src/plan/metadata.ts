@@ -31,7 +31,15 @@ export interface Metadata {
   pushReason: string
   /** A pull request from a fork: never pushes. */
   fork: boolean
+  /**
+   * A pull request run triggered by Dependabot (github.actor `dependabot[bot]`): GitHub gives it
+   * a read-only token and no secrets, as to a fork's pull request.
+   */
+  dependabot: boolean
 }
+
+/** The actor of runs Dependabot triggers. */
+export const DEPENDABOT_ACTOR = 'dependabot[bot]'
 
 /** Facts from outside the payload that metadata needs; passed in to keep derivation pure. */
 export interface MetadataOptions {
@@ -77,6 +85,7 @@ export function deriveMetadata(ctx: GitHubContext, opts: MetadataOptions): Metad
   let pushReason: string
   let latestAuto = false
   let fork = false
+  let dependabot = false
 
   switch (ctx.eventName) {
     case 'release': {
@@ -96,7 +105,7 @@ export function deriveMetadata(ctx: GitHubContext, opts: MetadataOptions): Metad
       pushAuto = RELEASE_ACTIONS.includes(action) && release.draft !== true
       pushReason = pushAuto
         ? `release ${action}`
-        : `release '${action}' is not published, released or prereleased`
+        : `release ${JSON.stringify(action)} is not published, released or prereleased`
       latestAuto = release.prerelease !== true && release.draft !== true
       break
     }
@@ -159,6 +168,7 @@ export function deriveMetadata(ctx: GitHubContext, opts: MetadataOptions): Metad
       versionSource = `pull request #${number}`
       date = [fromGit()]
       fork = isFork(p)
+      dependabot = ctx.actor === DEPENDABOT_ACTOR
       pushReason = fork ? 'pull request from a fork' : 'pull request'
       break
     }
@@ -205,7 +215,8 @@ export function deriveMetadata(ctx: GitHubContext, opts: MetadataOptions): Metad
     latestAuto,
     pushAuto,
     pushReason,
-    fork
+    fork,
+    dependabot
   }
 }
 

@@ -1,9 +1,11 @@
 import { posix as path } from 'node:path'
 import type { GitHubContext } from '../context.js'
 import type { BuildArg, Inputs, Tristate } from '../inputs.js'
+import { labelText } from '../util/text.js'
 import { deriveMetadata, type Metadata } from './metadata.js'
 import { parseDockerfile, targetArgDefaults, targetPlatformRuns } from './dockerfile.js'
 import { isNativePlatform, runnerPlatform } from './platforms.js'
+import { publishTargets, type PublishTarget } from './publish.js'
 import {
   DEFAULT_BASE_IMAGE,
   DEFAULT_LDFLAGS,
@@ -48,6 +50,8 @@ export interface PlannedImage {
   tags: string[]
   /** The version tag (`<name>:<version>`): built, loaded and smoke-tested under this name. */
   versionTag: string
+  /** Per repository name: the version tags and the floating tags to publish, in order. */
+  publish: PublishTarget[]
   labels: Record<string, string>
   /** VERSION, COMMIT, DATE, then the action's and the image's build args. */
   buildArgs: BuildArg[]
@@ -99,6 +103,11 @@ export interface Plan {
   images: PlannedImage[]
   push: boolean
   pushReason: string
+  /**
+   * Why this run gets no secrets (a pull request from a fork or by Dependabot), if it gets none:
+   * then it never pushes and never logs in to a registry.
+   */
+  secretsWithheld?: string
   latest: boolean
   latestReason: string
   dryRun: boolean
@@ -111,6 +120,8 @@ export interface Plan {
   registries: string[]
   /** Warnings to show (the plan itself never logs). */
   warnings: string[]
+  /** Notices to show. */
+  notices: string[]
   /** Warnings on Dockerfile lines. */
   fileWarnings: FileWarning[]
   /**
@@ -227,16 +238,28 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
   const fileWarnings: FileWarning[] = []
   const actionDir = actionDirOf(ctx.runnerTemp)
 
+  const notices: string[] = []
+  const secretsWithheld = metadata.fork
+    ? 'pull request from a fork'
+    : metadata.dependabot
+      ? 'pull request by Dependabot'
+      : undefined
+  if (metadata.dependabot && !metadata.fork) {
+    notices.push(
+      "Dependabot pull request: GitHub gives it no secrets and a read-only token, so it is built and smoke-tested like a fork's pull request; nothing is pushed and no registry is logged in to"
+    )
+  }
+  if (!secretsWithheld) checkCredentialPair(inputs)
   let push: boolean
   let pushReason: string
   if (inputs.push === 'false') {
     push = false
     pushReason = 'push: false'
-  } else if (metadata.fork) {
+  } else if (secretsWithheld) {
     push = false
-    pushReason = 'pull request from a fork: nothing is pushed'
+    pushReason = `${secretsWithheld}: nothing is pushed`
     if (inputs.push === 'true') {
-      warnings.push('push: true is refused on a pull request from a fork; nothing is pushed')
+      warnings.push(`push: true is refused on a ${secretsWithheld}; nothing is pushed`)
     }
   } else if (inputs.push === 'true') {
     push = true
@@ -297,11 +320,17 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
       labels['org.opencontainers.image.source'] = source
       labels['org.opencontainers.image.url'] = source
     }
-    if (typeof repo.description === 'string' && repo.description.trim() !== '') {
-      labels['org.opencontainers.image.description'] = repo.description.trim()
-    }
+    // Labels are single-line: a description's newlines become spaces (a newline forged a second
+    // `org.opencontainers.image.version=` line in the `labels` output); a licence that is not an
+    // SPDX identifier is left out.
+    const description = typeof repo.description === 'string' ? labelText(repo.description) : ''
+    if (description !== '') labels['org.opencontainers.image.description'] = description
     const spdx = repo.license?.spdx_id
-    if (typeof spdx === 'string' && spdx !== '' && spdx !== 'NOASSERTION') {
+    if (
+      typeof spdx === 'string' &&
+      /^[A-Za-z0-9][A-Za-z0-9.+-]*$/.test(spdx) &&
+      spdx !== 'NOASSERTION'
+    ) {
       labels['org.opencontainers.image.licenses'] = spdx
     }
 
@@ -379,6 +408,7 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
       platforms,
       tags,
       versionTag,
+      publish: publishTargets(name, tags, metadata.version),
       labels,
       buildArgs: mergeBuildArgs(commonArgs, inputs.buildArgs, img.buildArgs),
       target: img.target,
@@ -438,6 +468,7 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
     images,
     push,
     pushReason,
+    secretsWithheld,
     latest,
     latestReason,
     dryRun: inputs.dryRun,
@@ -447,6 +478,7 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
     cache: inputs.cache,
     registries: unique(images.map(i => i.registry)),
     warnings,
+    notices,
     fileWarnings,
     actionDir,
     sourceDateEpoch: Math.floor(Date.parse(metadata.date) / 1000)
@@ -501,4 +533,15 @@ function mergeBuildArgs(...groups: BuildArg[][]): BuildArg[] {
 
 function unique<T>(items: T[]): T[] {
   return [...new Set(items)]
+}
+
+/**
+ * registry-username and registry-password go together. Checked only when the run gets secrets:
+ * on a fork's or Dependabot's pull request a secret password is empty, and nothing logs in.
+ */
+function checkCredentialPair(inputs: Inputs): void {
+  if (inputs.registryUsername && !inputs.registryPassword)
+    throw new Error('registry-username: set without registry-password; give both or neither')
+  if (inputs.registryPassword && !inputs.registryUsername)
+    throw new Error('registry-password: set without registry-username; give both or neither')
 }

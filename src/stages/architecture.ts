@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import type { BuiltImage } from '../docker/build.js'
 import { describeArchitecture } from '../docker/verify.js'
+import { oneLine } from '../util/text.js'
 import type { Stage } from './stage.js'
 
 /**
@@ -21,7 +22,8 @@ export function verifiedArchitecture(built: BuiltImage[]): void {
   const mismatches: string[] = []
   for (const b of built) {
     for (const [platform, r] of b.architecture) {
-      const line = describeArchitecture(b.image.name, platform, r)
+      // the file's path comes from the image: data, kept on one line in the log
+      const line = oneLine(describeArchitecture(b.image.name, platform, r))
       if (r.status === 'mismatch') {
         core.error(line, { title: `wrong architecture ${platform}` })
         mismatches.push(line)

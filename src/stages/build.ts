@@ -1,7 +1,7 @@
 import * as core from '@actions/core'
 import semver from 'semver'
 import { buildImage, readLoaded } from '../docker/build.js'
-import { cacheUnavailableReason } from '../go/cache.js'
+import { buildCacheUnavailableReason, buildxCacheVersion } from '../cacheService.js'
 import { addBuilt } from './built.js'
 import { removeContextFiles } from './go.js'
 import { needs, type Stage } from './stage.js'
@@ -29,7 +29,7 @@ export const buildStage: Stage = {
           workspace: ctx.github.workspace,
           sourceDateEpoch: ctx.plan.sourceDateEpoch
         })
-        const read = readLoaded(loaded)
+        const read = readLoaded(loaded, ctx.plan.push)
         // awaited later; a later build's failure must not leave it an unhandled rejection
         read.catch(() => undefined)
         ctx.reads.push(read)
@@ -48,12 +48,12 @@ export const buildStage: Stage = {
  * protocol that GitHub no longer serves.
  */
 export function buildCacheUsable(buildkitVersion: string, buildxVersion: string): boolean {
-  const why = cacheUnavailableReason(process.env)
+  const why = buildCacheUnavailableReason(process.env)
   if (why) {
-    core.warning(`build cache: off, ${why} (the buildx type=gha cache would silently do nothing)`)
+    core.warning(`build cache: off, ${why}`)
     return false
   }
-  if ((process.env['ACTIONS_CACHE_SERVICE_V2'] ?? '').toLowerCase() === 'true') {
+  if (buildxCacheVersion(process.env) === 2) {
     const oldBuildx = semver.valid(buildxVersion) && semver.lt(buildxVersion, '0.21.0')
     const oldBuildkit =
       semver.valid(semver.coerce(buildkitVersion)) &&

@@ -28,7 +28,9 @@ export const engineStage: Stage = {
 export const qemuStage: Stage = {
   name: 'QEMU',
   applies: plan => plan.qemu.platforms.length > 0 || plan.qemu.reason,
-  run: ctx => setupQemu(ctx.plan.qemu.platforms)
+  async run(ctx) {
+    await setupQemu(ctx.plan.qemu.platforms)
+  }
 }
 
 /** Picks or creates the buildx builder. */
@@ -61,8 +63,10 @@ export const loginStage: Stage = {
         actor: ctx.github.actor,
         githubToken: ctx.inputs.githubToken
       },
-      plan.push
+      plan.push,
+      plan.secretsWithheld
     )
+    if (plan.secretsWithheld) return `${plan.secretsWithheld}: no secrets`
     return ctx.logins.length > 0 || 'no credentials needed'
   },
   run: ctx => login(ctx.logins)

@@ -17,9 +17,10 @@ export const goCacheStage: Stage = {
     (usesGo(plan) && plan.cache) ||
     (plan.cache ? 'no Go step (go-gate: false, no runner build)' : 'cache: false'),
   async run(ctx) {
-    const hit = (await restoreGoCache(ctx.goDir, goBuildConfig(ctx.plan))).hit
-    ctx.results.goCacheHit = hit
-    ctx.onSuccess.push(() => markGoCacheForSave(hit))
+    const restored = await restoreGoCache(ctx.goDir, goBuildConfig(ctx.plan))
+    ctx.results.goCacheHit = restored.hit
+    ctx.onSuccess.push(() => markGoCacheForSave(restored.hit))
+    if (restored.unavailable) return { status: 'unavailable', note: restored.unavailable }
   }
 }
 
@@ -27,7 +28,9 @@ export const goCacheStage: Stage = {
 export const goGateStage: Stage = {
   name: 'Go gate',
   applies: plan => plan.goGate.enabled || 'go-gate: false',
-  run: ctx => goGate(ctx.goDir, ctx.github.workspace, ctx.plan.goGate)
+  async run(ctx) {
+    await goGate(ctx.goDir, ctx.github.workspace, ctx.plan.goGate)
+  }
 }
 
 /**

@@ -45,7 +45,15 @@ export interface Stage {
    * from the plan; `ctx` only for what the plan does not hold (credentials).
    */
   applies(plan: Plan, ctx: StageContext): true | string
-  run(ctx: StageContext): Promise<unknown>
+  /** Resolves to an outcome when the stage ran but what it needed was not there. */
+  run(ctx: StageContext): Promise<StageOutcome | void>
+}
+
+/** A stage that ran without failing, but could not do its job (e.g. no cache service). */
+export interface StageOutcome {
+  status: 'unavailable'
+  /** Why, for the stages table. */
+  note: string
 }
 
 /** A new context for a run of `plan`. */
@@ -72,7 +80,8 @@ export function stageContext(
 
 /**
  * Runs the stages in order, each that applies in a log group, timed; records every stage in
- * `results.stages` as ok, failed or skipped (with its note). The first failure stops the run.
+ * `results.stages` as ok, failed, skipped (with its note) or unavailable (with the note its run
+ * returned). The first failure stops the run.
  */
 export async function runStages(stages: readonly Stage[], ctx: StageContext): Promise<void> {
   for (const s of stages) {
@@ -87,12 +96,17 @@ export async function runStages(stages: readonly Stage[], ctx: StageContext): Pr
 }
 
 /** Runs one stage in a log group and records its time, also when it fails. */
-async function timed(results: Results, name: string, fn: () => Promise<unknown>): Promise<void> {
+async function timed(
+  results: Results,
+  name: string,
+  fn: () => Promise<StageOutcome | void>
+): Promise<void> {
   const started = Date.now()
   const timing: StageTiming = { stage: name, ms: 0, status: 'ok' }
   results.stages.push(timing)
   try {
-    await core.group(name, fn)
+    const outcome = await core.group(name, fn)
+    if (outcome) Object.assign(timing, outcome)
   } catch (e) {
     timing.status = 'failed'
     throw e

@@ -98,10 +98,10 @@ describe('a Dockerfile with a default on TARGETARCH (examples/wrong-arch)', () =
       problems: ['EM_X86_64, not EM_AARCH64', 'Go GOARCH=amd64']
     })
     expect(r.main.summary).toMatch(
-      /\| linux\/arm64 \|.*\| \*\*wrong architecture\*\*: `\/usr\/local\/bin\/wrong-arch`: ELF 64-bit LSB, EM_X86_64/
+      /\| linux\/arm64 \|.*\| \*\*wrong architecture\*\*: \/usr\/local\/bin\/wrong-arch: ELF 64-bit LSB, EM_X86_64/
     )
     expect(r.main.summary).toMatch(
-      /\| linux\/amd64 \|.*\| verified: `\/usr\/local\/bin\/wrong-arch`/
+      /\| linux\/amd64 \|.*\| verified: \/usr\/local\/bin\/wrong-arch: ELF/
     )
   })
 
