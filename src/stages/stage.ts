@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
 import type { GitHubContext } from '../context.js'
+import type { HandedOnImage } from '../distributed/digests.js'
 import type { BuiltImage } from '../docker/build.js'
 import type { BuilderInfo, EngineInfo } from '../docker/engine.js'
 import type { Inputs } from '../inputs.js'
@@ -32,6 +33,8 @@ export interface StageContext {
    * them): removed once the images are built.
    */
   contextFiles: string[]
+  /** The merge: every platform job's pushed digests (set by Collect digests). */
+  handedOn?: HandedOnImage[]
   /** Run once every stage succeeded (e.g. marking the Go cache for the post step to save). */
   onSuccess: (() => void)[]
 }
