@@ -36,10 +36,12 @@ describe('runner builds in the plan', () => {
     const img = plan.images[0]
     // nothing in the checkout: the context and the Dockerfile are the action's own
     expect(plan.actionDir).toBe('/runner/_temp/go-image-action')
-    expect(img.context).toBe('/runner/_temp/go-image-action/ghcr.io-acme-app')
-    expect(img.dockerfile).toBe('/runner/_temp/go-image-action/ghcr.io-acme-app/Dockerfile')
+    expect(img.context).toBe('/runner/_temp/go-image-action/runner-build/ghcr.io-acme-app')
+    expect(img.dockerfile).toBe(
+      '/runner/_temp/go-image-action/runner-build/ghcr.io-acme-app/Dockerfile'
+    )
     expect(img.runnerBuild).toMatchObject({
-      outDir: '/runner/_temp/go-image-action/ghcr.io-acme-app',
+      outDir: '/runner/_temp/go-image-action/runner-build/ghcr.io-acme-app',
       copyInto: undefined,
       main: './cmd/app',
       binary: 'app',
@@ -79,7 +81,7 @@ describe('runner builds in the plan', () => {
     expect(plan.images[0].runnerBuild).toEqual({
       main: './cmd/app',
       binary: 'app-server',
-      outDir: '/runner/_temp/go-image-action/app',
+      outDir: '/runner/_temp/go-image-action/runner-build/app',
       copyInto: 'out',
       ldflags: `-X example.com/app/internal/v.Version=2.0.0 -X example.com/app/internal/v.Sha=${SHA.slice(0, 7)}`,
       generatedDockerfile: undefined
@@ -99,7 +101,7 @@ describe('runner builds in the plan', () => {
       {},
       {
         context: 'deploy',
-        dockerfile: '/runner/_temp/go-image-action/app/Dockerfile',
+        dockerfile: '/runner/_temp/go-image-action/runner-build/app/Dockerfile',
         generated: true,
         copyInto: 'deploy'
       }
@@ -109,7 +111,7 @@ describe('runner builds in the plan', () => {
       '- name: app\n  main: ./cmd/app\n  dockerfile: build/Dockerfile.runner',
       { 'build/Dockerfile.runner': 'FROM scratch\n' },
       {
-        context: '/runner/_temp/go-image-action/app',
+        context: '/runner/_temp/go-image-action/runner-build/app',
         dockerfile: 'build/Dockerfile.runner',
         generated: false,
         copyInto: undefined

@@ -4,11 +4,13 @@ import { LOGINS_STATE, logout } from './docker/login.js'
 import { rm } from 'node:fs/promises'
 import { ACTION_DIR_STATE, removeWritten, WRITTEN_STATE } from './go/build.js'
 import { saveGoCache } from './go/cache.js'
+import { saveGoCacheMounts } from './docker/goCacheMounts.js'
 
 /** The post step: cleans up and saves caches; it never fails the job. */
 export async function post(): Promise<void> {
   const steps: [string, () => Promise<void>][] = [
     ['Go cache', saveGoCache],
+    ['Go cache mounts', saveGoCacheMounts],
     [
       'logout',
       async () => {

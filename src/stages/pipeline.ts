@@ -2,6 +2,7 @@ import { architectureStage } from './architecture.js'
 import { buildStage } from './build.js'
 import { builderStage, engineStage, loginStage, qemuStage } from './engine.js'
 import { goBuildStage, goCacheStage, goGateStage } from './go.js'
+import { goCacheMountsOutStage, goCacheMountsStage } from './goCacheMounts.js'
 import { pushStage } from './push.js'
 import { smokeStage } from './smoke.js'
 import type { Stage } from './stage.js'
@@ -20,7 +21,9 @@ export const ALL_STAGES: readonly Stage[] = [
   qemuStage,
   builderStage,
   loginStage,
+  goCacheMountsStage,
   buildStage,
+  goCacheMountsOutStage,
   smokeStage,
   architectureStage,
   pushStage

@@ -131,7 +131,7 @@ describe('a runner build in a git checkout with a Dockerfile of its own', () => 
   it('compiles under RUNNER_TEMP and leaves the checkout clean (git status, ignored files too)', () => {
     for (const name of ['generated', 'own'])
       expect(r.main.stdout).toContain(
-        `linux/arm64: ./cmd/hello-cli -> ${join(runnerTemp, 'go-image-action', `${REGISTRY}-${repo}-${name}`.replace(/[^a-z0-9_.-]+/g, '-'))}/linux/arm64/hello-cli`
+        `linux/arm64: ./cmd/hello-cli -> ${join(runnerTemp, 'go-image-action', 'runner-build', `${REGISTRY}-${repo}-${name}`.replace(/[^a-z0-9_.-]+/g, '-'))}/linux/arm64/hello-cli`
       )
     expect(git(ws, ['status', '--porcelain', '--ignored'])).toBe('')
     // the post step removed the action's own directory
