@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises'
 import { BUILDER_STATE, removeBuilder } from './docker/builder.js'
 import { LOGINS_STATE, logout } from './docker/login.js'
 import { saveGoCache } from './go/cache.js'
+import { saveGoCacheMounts } from './docker/goCacheMounts.js'
 import { TEMP_DIR_STATE } from './tempDir.js'
 
 /**
@@ -13,6 +14,7 @@ import { TEMP_DIR_STATE } from './tempDir.js'
 export async function post(): Promise<void> {
   const steps: [string, () => Promise<void>][] = [
     ['Go cache', saveGoCache],
+    ['Go cache mounts', saveGoCacheMounts],
     [
       'logout',
       async () => {
