@@ -72,6 +72,7 @@ export async function setupBuilder(
   core.info(
     `the current builder ${current.name} (driver ${current.driver}) will not do: ${why}; creating a docker-container builder ${name} from ${needs.buildkitImage}`
   )
+  // remembered before it exists: a main step killed while creating it still has it removed
   core.saveState(BUILDER_STATE, name)
   await run('docker', [
     'buildx',

@@ -1,12 +1,12 @@
 import * as core from '@actions/core'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readFile, rm } from 'node:fs/promises'
 import { run } from '../exec.js'
 import type { PlannedImage } from '../plan/plan.js'
+import { tempDir } from '../tempDir.js'
 import { buildx, type BuildOptions, type BuiltImage } from './build.js'
 import { blobPath, platformOf, readLayout, type Descriptor } from './image.js'
+import { verifyArchitecture } from './verify.js'
 
 /**
  * The classic image store holds one platform per tag: each platform of the multi-platform build
@@ -143,9 +143,10 @@ export function contentDifferences(loaded: PlatformContent[], pushed: PlatformCo
 }
 
 /**
- * The classic store's built image. With `keep` (a push follows), the same build is exported from
- * the builder as an OCI layout, the one the push sends, and checked against the loaded platforms;
- * a difference fails the run, naming it, before anything reaches the registry.
+ * The classic store's built image: the same build exported from the builder as an OCI layout
+ * (what a push sends), checked against the loaded platforms (a difference fails the run, naming
+ * it, before anything reaches the registry) and, per platform, its executable against the
+ * platform. With `keep` (a push follows) the layout stays for the push.
  */
 export async function classicBuilt(
   image: PlannedImage,
@@ -153,15 +154,7 @@ export async function classicBuilt(
   opts: BuildOptions,
   keep: boolean
 ): Promise<BuiltImage> {
-  if (!keep)
-    return {
-      image,
-      digest: '',
-      manifests: loaded.map(l => ({ platform: l.platform, digest: '', size: 0 })),
-      loaded
-    }
-  const base = process.env['RUNNER_TEMP'] || tmpdir()
-  const layout = await mkdtemp(join(base, 'gia-oci-'))
+  const layout = await tempDir('oci-')
   try {
     await buildx(image, opts, { type: 'oci', dest: layout })
     const diff = contentDifferences(loaded, await layoutContent(layout, image.platforms))
@@ -170,12 +163,12 @@ export async function classicBuilt(
         `${image.name}: the build to push is not what was loaded for the smoke test, so nothing is pushed: ${diff.join('; ')}`
       )
     const { digest, manifests } = await readLayout(layout)
+    const architecture = await verifyArchitecture(layout, manifests)
     core.info(
-      `${image.name}: ${digest} to push; every platform has the config and layers of its loaded image`
+      `${image.name}: ${digest}; every platform has the config and layers of its loaded image`
     )
-    return { image, digest, manifests, layout, loaded }
-  } catch (e) {
-    await rm(layout, { recursive: true, force: true })
-    throw e
+    return { image, digest, manifests, layout: keep ? layout : undefined, loaded, architecture }
+  } finally {
+    if (!keep) await rm(layout, { recursive: true, force: true })
   }
 }

@@ -4,6 +4,7 @@ import { buildImage, readLoaded, type BuildOptions } from '../docker/build.js'
 import { classicBuilt, loadPlatforms, runToken } from '../docker/classic.js'
 import { buildCacheUnavailableReason, buildxCacheVersion } from '../cacheService.js'
 import { addBuilt } from './built.js'
+import { removeContextFiles } from './go.js'
 import { needs, type Stage } from './stage.js'
 import { smokes } from './smoke.js'
 
@@ -34,13 +35,26 @@ export const buildStage: Stage = {
     }
     const classic = engine.containerdStore ? undefined : runToken()
     ctx.classicToken = classic
-    for (const image of ctx.plan.images) {
-      const read = classic
-        ? classicBuilt(image, await loadPlatforms(image, opts, classic), opts, ctx.plan.push)
-        : readLoaded(await buildImage(image, opts), ctx.plan.push)
-      // awaited later; a later build's failure must not leave it an unhandled rejection
-      read.catch(() => undefined)
-      ctx.reads.push(read)
+    try {
+      for (const image of ctx.plan.images) {
+        // the classic store's export reads the context too: done before the context files go
+        const read = classic
+          ? Promise.resolve(
+              await classicBuilt(
+                image,
+                await loadPlatforms(image, opts, classic),
+                opts,
+                ctx.plan.push
+              )
+            )
+          : readLoaded(await buildImage(image, opts), ctx.plan.push)
+        // awaited later; a later build's failure must not leave it an unhandled rejection
+        read.catch(() => undefined)
+        ctx.reads.push(read)
+      }
+    } finally {
+      // the binaries a runner build copied into a user's context have been sent to the builder
+      await removeContextFiles(ctx)
     }
     if (!smokes(ctx.plan)) addBuilt(ctx, await Promise.all(ctx.reads))
   }
