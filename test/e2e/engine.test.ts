@@ -100,8 +100,11 @@ describe('a release on the classic image store', () => {
       'linux/amd64,linux/arm64'
     ])
     expect(builds[2]).toMatch(/ --provenance=mode=min .*--output type=oci,dest=\S+,tar=false /)
-    expect(r.main.stdout).toContain(
-      'to push; every platform has the config and layers of its loaded image'
+    expect(r.main.stdout).toMatch(
+      new RegExp(
+        `^${image.replace(/[.]/g, '\\.')}: sha256:[0-9a-f]{64}; every platform has the config and layers of its loaded image$`,
+        'm'
+      )
     )
     // the post step removed the builder it created
     expect(r.post?.exitCode).toBe(0)
