@@ -105,8 +105,12 @@ describe('mode: platform', () => {
       'QEMU',
       'Builder',
       'Login',
+      'Go cache mounts',
       'Build',
+      'Go cache mounts out',
       'Smoke test',
+      // a platform job checks its executable's architecture before its push by digest
+      'Architecture',
       'Push by digest',
       'Hand on digests'
     ])

@@ -1,6 +1,8 @@
+import { architectureStage } from './architecture.js'
 import { buildStage } from './build.js'
 import { builderStage, engineStage, loginStage, qemuStage } from './engine.js'
 import { goBuildStage, goCacheStage, goGateStage } from './go.js'
+import { goCacheMountsOutStage, goCacheMountsStage } from './goCacheMounts.js'
 import { pushStage } from './push.js'
 import { smokeStage } from './smoke.js'
 import type { Stage } from './stage.js'
@@ -8,8 +10,8 @@ import { collectStage, handOnStage, mergeStage, pushDigestStage } from './distri
 import type { Mode } from '../inputs.js'
 
 /**
- * The single-job run (mode `all`): gate -> qemu/buildx -> login -> build -> smoke -> push. Any
- * failure stops the run before anything is pushed.
+ * The single-job run (mode `all`): gate -> qemu/buildx -> login -> build -> smoke -> architecture
+ * -> push. Any failure stops the run before anything is pushed.
  */
 export const ALL_STAGES: readonly Stage[] = [
   goCacheStage,
@@ -19,8 +21,11 @@ export const ALL_STAGES: readonly Stage[] = [
   qemuStage,
   builderStage,
   loginStage,
+  goCacheMountsStage,
   buildStage,
+  goCacheMountsOutStage,
   smokeStage,
+  architectureStage,
   pushStage
 ]
 

@@ -3,6 +3,7 @@ import type { GitHubContext } from '../context.js'
 import type { HandedOnImage } from '../distributed/digests.js'
 import type { BuiltImage } from '../docker/build.js'
 import type { BuilderInfo, EngineInfo } from '../docker/engine.js'
+import type { GoMountsRestore } from '../docker/goCacheMounts.js'
 import type { Inputs } from '../inputs.js'
 import type { Plan } from '../plan/plan.js'
 import type { Results, StageTiming } from '../results.js'
@@ -22,12 +23,19 @@ export interface StageContext {
   engine?: EngineInfo
   /** Set by the Builder stage. */
   builder?: BuilderInfo
+  /** Set by the Go cache mounts stage. */
+  goMounts?: GoMountsRestore
   /** Registries to log in to and as whom (decided when the Login stage is considered). */
   logins: { registry: string; username: string; password: string }[]
   /** Reading each loaded image back (docker save), started by the Build stage, in plan order. */
   reads: Promise<BuiltImage>[]
   /** Images built and read back (digests, platforms), in plan order. */
   built: BuiltImage[]
+  /**
+   * What runner builds copied into contexts the user named (files and the directories made for
+   * them): removed once the images are built.
+   */
+  contextFiles: string[]
   /** The merge: every platform job's pushed digests (set by Collect digests). */
   handedOn?: HandedOnImage[]
   /** Run once every stage succeeded (e.g. marking the Go cache for the post step to save). */
@@ -62,7 +70,18 @@ export function stageContext(
   results: Results,
   goDir: string
 ): StageContext {
-  return { plan, inputs, github, results, goDir, logins: [], reads: [], built: [], onSuccess: [] }
+  return {
+    plan,
+    inputs,
+    github,
+    results,
+    goDir,
+    logins: [],
+    reads: [],
+    built: [],
+    contextFiles: [],
+    onSuccess: []
+  }
 }
 
 /**
