@@ -20,6 +20,7 @@ import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { normalizePlatforms } from './plan/platforms.js'
 import { parseImageName } from './plan/reference.js'
+import { DEFAULT_REGISTRY_TIMEOUT_S } from './registry/client.js'
 import { splitArgs, splitList } from './util/lists.js'
 
 /** `auto`, `true` or `false`. */
@@ -29,6 +30,33 @@ export type Tristate = 'auto' | 'true' | 'false'
 export interface BuildArg {
   key: string
   value: string
+}
+
+/** What the action does in this job: one job (`all`) or a part of the distributed flow. */
+export const MODES = ['all', 'plan', 'platform', 'merge'] as const
+export type Mode = (typeof MODES)[number]
+
+/** One `runners` line: a platform (or a prefix ending in `*`) and the runner label for it. */
+export interface RunnerRule {
+  platform: string
+  runner: string
+}
+
+/** Parses the `runners` input: `PLATFORM=RUNNER-LABEL` lines (commas too). */
+export function parseRunners(value: string): RunnerRule[] {
+  return splitList(value).map(line => {
+    const eq = line.indexOf('=')
+    const platform = line.slice(0, Math.max(eq, 0)).trim().toLowerCase()
+    const runner = line.slice(eq + 1).trim()
+    if (eq < 0 || !/^[a-z0-9_./-]+\*?$|^\*$/.test(platform) || runner === '') {
+      throw new Error(
+        `runners: '${line}' is not a PLATFORM=RUNNER-LABEL line (e.g. linux/arm64=ubuntu-24.04-arm)`
+      )
+    }
+    if (!/^[A-Za-z0-9_.-]+$/.test(runner))
+      throw new Error(`runners: '${runner}' is not a runner label`)
+    return { platform, runner }
+  })
 }
 
 /** Build arguments the action sets itself; users may not redefine them. */
@@ -123,6 +151,21 @@ function bool(name: string): z.ZodType<boolean, string> {
   })
 }
 
+/** A whole number of seconds in [min, max]; `fallback` when the input is empty. */
+function seconds(
+  name: string,
+  min: number,
+  max: number,
+  fallback: number
+): z.ZodType<number, string> {
+  return z.string().transform((raw, ctx) => {
+    if (raw === '') return fallback
+    const n = Number(raw)
+    if (/^\d+$/.test(raw) && n >= min && n <= max) return n
+    return named(ctx, `${name}: '${raw}' is not a whole number of seconds from ${min} to ${max}`)
+  })
+}
+
 /** Items of a list input (newlines and commas), each one line of text. */
 function checkedItems(name: string, items: string[]): string[] {
   items.forEach((item, i) => {
@@ -177,9 +220,17 @@ export const INPUT_SHAPE = {
   'smoke-expect': text('smoke-expect'),
   'smoke-platforms': choice('smoke-platforms', ['all', 'native'] as const),
   qemu: tristate('qemu'),
+  /** Seconds a registry request of the push may go without progress (then retried). */
+  'registry-timeout': seconds('registry-timeout', 1, 3600, DEFAULT_REGISTRY_TIMEOUT_S),
   'registry-username': text('registry-username'),
   'registry-password': text('registry-password', { secret: true }),
-  'github-token': text('github-token', { secret: true })
+  'github-token': text('github-token', { secret: true }),
+  mode: choice('mode', MODES),
+  /** Mode `platform`: the job's one platform, canonical; undefined when empty. */
+  platform: z
+    .string()
+    .transform(via(raw => (raw === '' ? undefined : normalizePlatforms([raw], 'platform')[0]))),
+  runners: z.string().transform(via(parseRunners))
 }
 
 /** The names of every input, as action.yml spells them. */

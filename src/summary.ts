@@ -1,4 +1,6 @@
 import type { Plan } from './plan/plan.js'
+import { md } from './plan/render.js'
+import { oneLine } from './util/text.js'
 import type { Results } from './results.js'
 
 /** The results part of the job summary: digests, sizes, smoke results and stage times. */
@@ -23,7 +25,11 @@ export function renderResultsMarkdown(plan: Plan, results: Results): string {
           `| | ${p.platform} | \`${p.digest ?? '-'}\` | ${p.size === undefined ? '-' : formatBytes(p.size)} | ${smoke} |`
         )
       }
-      if (img.latestNote) out.push(`| | | ${img.latestNote} | | |`)
+      for (const t of img.tags ?? []) {
+        if (t.status === 'pushed') continue
+        out.push(`| | tag \`${md(t.ref)}\` | ${t.status}${t.note ? `: ${md(t.note)}` : ''} | | |`)
+      }
+      if (img.latestNote && !img.tags?.length) out.push(`| | | ${md(img.latestNote)} | | |`)
     }
     out.push('')
   }
@@ -31,7 +37,7 @@ export function renderResultsMarkdown(plan: Plan, results: Results): string {
     out.push('### Stages', '', '| stage | status | time |', '|---|---|---|')
     for (const s of results.stages) {
       out.push(
-        `| ${s.stage} | ${s.status}${s.note ? ` (${s.note})` : ''} | ${(s.ms / 1000).toFixed(1)} s |`
+        `| ${s.stage} | ${s.status}${s.note ? ` (${md(s.note)})` : ''} | ${(s.ms / 1000).toFixed(1)} s |`
       )
     }
     out.push('')
@@ -42,7 +48,7 @@ export function renderResultsMarkdown(plan: Plan, results: Results): string {
       'Run it:',
       '',
       '```',
-      `docker run --rm ${first.versionTag} ${first.smoke.args.join(' ')}`,
+      oneLine(`docker run --rm ${first.versionTag} ${first.smoke.args.join(' ')}`),
       '```'
     )
   }

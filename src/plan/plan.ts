@@ -1,9 +1,12 @@
 import { posix as path } from 'node:path'
 import type { GitHubContext } from '../context.js'
-import type { BuildArg, Inputs, Tristate } from '../inputs.js'
+import type { BuildArg, Inputs, Mode, Tristate } from '../inputs.js'
+import { labelText } from '../util/text.js'
+import { artifactPrefix, jobPlatform, platformMatrix, type DistributedPlan } from './distributed.js'
 import { deriveMetadata, type Metadata } from './metadata.js'
 import { parseDockerfile, targetPlatformRuns } from './dockerfile.js'
 import { isNativePlatform, runnerPlatform } from './platforms.js'
+import { publishTargets, type PublishTarget } from './publish.js'
 import {
   DEFAULT_BASE_IMAGE,
   DEFAULT_LDFLAGS,
@@ -48,6 +51,8 @@ export interface PlannedImage {
   tags: string[]
   /** The version tag (`<name>:<version>`): built, loaded and smoke-tested under this name. */
   versionTag: string
+  /** Per repository name: the version tags and the floating tags to publish, in order. */
+  publish: PublishTarget[]
   labels: Record<string, string>
   /** VERSION, COMMIT, DATE, then the action's and the image's build args. */
   buildArgs: BuildArg[]
@@ -81,6 +86,10 @@ export interface FileWarning {
 
 /** Everything the run will do, decided before any side effect. */
 export interface Plan {
+  /** What this job does: the stages it runs (src/stages/pipeline.ts). */
+  mode: Mode
+  /** The distributed flow: the platform matrix, this platform job's platform. */
+  distributed: DistributedPlan
   metadata: Metadata
   images: PlannedImage[]
   push: boolean
@@ -231,11 +240,22 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
   ]
   const source = ctx.repository ? `${ctx.serverUrl}/${ctx.repository}` : ''
   const repo = ctx.payload?.repository ?? {}
+  const allPlatforms = inputs.images.map(img => img.platforms ?? inputs.platforms)
+  const onlyPlatform = jobPlatform(inputs.mode, inputs.platform, inputs.platforms)
+  // A platform job builds only the images that have its platform, and only that platform.
+  const jobImages = inputs.images.filter(
+    (img, n) => !onlyPlatform || allPlatforms[n].includes(onlyPlatform)
+  )
+  if (onlyPlatform && jobImages.length === 0) {
+    throw new Error(
+      `platform: no image is planned for ${onlyPlatform} (the images' platforms: ${unique(allPlatforms.flat()).join(', ')})`
+    )
+  }
 
-  const images: PlannedImage[] = inputs.images.map(img => {
+  const images: PlannedImage[] = jobImages.map(img => {
     const name = img.ref.name
     const { context, dockerfile, generated } = resolvePaths(inputs, img)
-    const platforms = img.platforms ?? inputs.platforms
+    const platforms = onlyPlatform ? [onlyPlatform] : (img.platforms ?? inputs.platforms)
     const versionTag = `${name}:${metadata.version}`
     const tags = [versionTag]
     if (!metadata.release) tags.push(`${name}:sha-${metadata.shortCommit}`)
@@ -251,11 +271,17 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
       labels['org.opencontainers.image.source'] = source
       labels['org.opencontainers.image.url'] = source
     }
-    if (typeof repo.description === 'string' && repo.description.trim() !== '') {
-      labels['org.opencontainers.image.description'] = repo.description.trim()
-    }
+    // Labels are single-line: a description's newlines become spaces (a newline forged a second
+    // `org.opencontainers.image.version=` line in the `labels` output); a licence that is not an
+    // SPDX identifier is left out.
+    const description = typeof repo.description === 'string' ? labelText(repo.description) : ''
+    if (description !== '') labels['org.opencontainers.image.description'] = description
     const spdx = repo.license?.spdx_id
-    if (typeof spdx === 'string' && spdx !== '' && spdx !== 'NOASSERTION') {
+    if (
+      typeof spdx === 'string' &&
+      /^[A-Za-z0-9][A-Za-z0-9.+-]*$/.test(spdx) &&
+      spdx !== 'NOASSERTION'
+    ) {
       labels['org.opencontainers.image.licenses'] = spdx
     }
 
@@ -318,6 +344,7 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
       platforms,
       tags,
       versionTag,
+      publish: publishTargets(name, tags, metadata.version),
       labels,
       buildArgs: mergeBuildArgs(commonArgs, inputs.buildArgs, img.buildArgs),
       target: img.target,
@@ -372,7 +399,19 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
     }
   }
 
+  // A plan or merge job builds nothing: no emulation, no warning about a build it does not run.
+  if (inputs.mode === 'plan' || inputs.mode === 'merge') {
+    qemu = { mode: inputs.qemu, platforms: [], reason: `mode: ${inputs.mode} (nothing is built)` }
+    fileWarnings.length = 0
+  }
+
   return {
+    mode: inputs.mode,
+    distributed: {
+      matrix: platformMatrix(allPlatforms, inputs.runners),
+      platform: onlyPlatform,
+      artifactPrefix: artifactPrefix(inputs.images.map(i => i.ref.name))
+    },
     metadata,
     images,
     push,

@@ -1,9 +1,10 @@
+import { oneLine } from '../util/text.js'
 import type { Plan } from './plan.js'
 
 /** The plan as aligned text for the log. */
 export function renderPlanText(plan: Plan): string {
   const m = plan.metadata
-  const rows: [string, string][] = [
+  const rows: Row[] = [
     [
       'event',
       `${m.event} (${m.kind}${m.fork ? ', fork' : ''}${m.dependabot ? ', Dependabot' : ''})`
@@ -29,9 +30,10 @@ export function renderPlanText(plan: Plan): string {
     ['cache', plan.cache ? 'Go caches + buildx type=gha' : 'off'],
     ['dry run', String(plan.dryRun)]
   ]
+  if (plan.mode !== 'all') rows.unshift(['mode', modeText(plan)])
   const lines = table(rows)
   for (const img of plan.images) {
-    lines.push('', `image ${img.name} (${img.origin})`)
+    lines.push('', oneLine(`image ${img.name} (${img.origin})`))
     lines.push(
       ...table([
         [
@@ -39,14 +41,9 @@ export function renderPlanText(plan: Plan): string {
           `${img.dockerfile} (context ${img.context}${img.target ? `, target ${img.target}` : ''})`
         ],
         ['platforms', img.platforms.join(', ')],
-        ['tags', img.tags.join('\n')],
-        ['build args', img.buildArgs.map(a => `${a.key}=${a.value}`).join('\n')],
-        [
-          'labels',
-          Object.entries(img.labels)
-            .map(([k, v]) => `${k}=${v}`)
-            .join('\n')
-        ],
+        ['tags', img.tags],
+        ['build args', img.buildArgs.map(a => `${a.key}=${a.value}`)],
+        ['labels', Object.entries(img.labels).map(([k, v]) => `${k}=${v}`)],
         ['cache scope', img.cacheScope],
         [
           'smoke test',
@@ -73,6 +70,7 @@ export function renderPlanMarkdown(plan: Plan): string {
     `| **event** | ${md(m.event)} (${m.kind}${m.fork ? ', fork' : ''}${m.dependabot ? ', Dependabot' : ''}) |`,
     `| **push** | ${plan.push ? 'yes' : 'no'} (${md(plan.pushReason)}) |`,
     `| **latest** | ${plan.latest ? 'yes' : 'no'} (${md(plan.latestReason)}) |`,
+    ...(plan.mode === 'all' ? [] : [`| **mode** | ${md(modeText(plan))} |`]),
     ''
   )
   out.push('| image | platforms | tags | smoke test |', '|---|---|---|---|')
@@ -88,13 +86,33 @@ export function renderPlanMarkdown(plan: Plan): string {
   return out.join('\n')
 }
 
-function table(rows: [string, string][]): string[] {
+/** A row of the plan table: a value, or a list shown one item a line. */
+type Row = [string, string | string[]]
+
+/**
+ * Aligned `key  value` lines. Every value is data (inputs, event fields) and is printed on its
+ * own line(s) only as the table puts it: control characters are escaped (oneLine), so no value
+ * starts a line of its own that the runner could read as a workflow command.
+ */
+function table(rows: Row[]): string[] {
   const width = Math.max(...rows.map(([k]) => k.length))
   return rows.flatMap(([k, v]) =>
-    v.split('\n').map((line, i) => `${(i === 0 ? k : '').padEnd(width)}  ${line}`)
+    (Array.isArray(v) ? v : [v]).map(
+      (line, i) => `${(i === 0 ? k : '').padEnd(width)}  ${oneLine(line)}`
+    )
   )
 }
 
-function md(text: string): string {
-  return text.replace(/[|`<>]/g, c => `\\${c}`)
+/** Data in a Markdown table cell: one line, and no character that ends the cell or code span. */
+export function md(text: string): string {
+  return oneLine(text).replace(/[|`<>]/g, c => `\\${c}`)
+}
+
+/** What this job of the distributed flow does. */
+function modeText(plan: Plan): string {
+  const jobs = plan.distributed.matrix.include.map(e => `${e.platform} on ${e.runner}`)
+  if (plan.mode === 'plan') return `plan: one platform job each for ${jobs.join(', ')}`
+  if (plan.mode === 'platform')
+    return `platform: builds and tests ${plan.distributed.platform}, pushes it by digest (no tag)`
+  return `merge: the digests of ${jobs.length} platform job(s) into tagged indexes`
 }
