@@ -4,7 +4,8 @@ import type { BuildArg, Inputs, Mode, Tristate } from '../inputs.js'
 import { labelText } from '../util/text.js'
 import { artifactPrefix, jobPlatform, platformMatrix, type DistributedPlan } from './distributed.js'
 import { deriveMetadata, type Metadata } from './metadata.js'
-import { parseDockerfile, targetPlatformRuns } from './dockerfile.js'
+import { parseDockerfileFull, targetPlatformRuns } from './dockerfile.js'
+import { goCacheMountsOf, type GoCacheMountsPlan } from './goCacheMounts.js'
 import { isNativePlatform, runnerPlatform } from './platforms.js'
 import { publishTargets, type PublishTarget } from './publish.js'
 import {
@@ -64,6 +65,8 @@ export interface PlannedImage {
   targetRuns: number[]
   /** A runner build: the Go package cross-compiled on the runner before the image build. */
   runnerBuild?: RunnerBuild
+  /** The Go cache mounts of the Dockerfile, carried in the Actions cache (cache on, any found). */
+  goCacheMounts?: GoCacheMountsPlan
 }
 
 /** How a runner build compiles its binary. */
@@ -303,7 +306,10 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
         `${which}: ${dockerfile} does not exist in the workspace (context ${context})`
       )
     }
-    const stages = parseDockerfile(text)
+    const parsed = parseDockerfileFull(text)
+    const stages = parsed.stages
+    const buildArgs = mergeBuildArgs(commonArgs, inputs.buildArgs, img.buildArgs)
+    const mounts = generated || !inputs.cache ? undefined : goCacheMountsOf(parsed, buildArgs)
     const foreignHere = platforms.filter(p => !isNativePlatform(p, runner))
     if (platforms.length > 1 && foreignHere.length > 0 && !generated) {
       for (const { stage, run } of targetPlatformRuns(stages)) {
@@ -346,7 +352,7 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
       versionTag,
       publish: publishTargets(name, tags, metadata.version),
       labels,
-      buildArgs: mergeBuildArgs(commonArgs, inputs.buildArgs, img.buildArgs),
+      buildArgs,
       target: img.target,
       cacheScope: cacheScope(name),
       smoke: {
@@ -357,7 +363,8 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
         note
       },
       targetRuns: targetPlatformRuns(stages).map(r => r.run.line),
-      runnerBuild
+      runnerBuild,
+      goCacheMounts: mounts && (mounts.mounts.length || mounts.skipped.length) ? mounts : undefined
     }
   })
 
