@@ -45,7 +45,7 @@ export async function run(): Promise<void> {
       core.warning(w.message, {
         file: w.file,
         startLine: w.line,
-        title: 'Go build under emulation'
+        title: w.title
       })
     }
 
