@@ -63,13 +63,26 @@ describe('Go cache keys', () => {
   it('hashes go.sum, or go.mod without one, and changes with it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sum-'))
     writeFileSync(join(dir, 'go.mod'), 'module x\n')
-    const modOnly = await sumHash(dir)
+    const modOnly = await sumHash([dir])
     writeFileSync(join(dir, 'go.sum'), 'a v1 h1:x\n')
-    const one = await sumHash(dir)
+    const one = await sumHash([dir])
     writeFileSync(join(dir, 'go.sum'), 'a v2 h1:y\n')
-    const two = await sumHash(dir)
+    const two = await sumHash([dir])
     expect(new Set([modOnly, one, two]).size).toBe(3)
     expect(one).toMatch(/^[0-9a-f]{32}$/)
+  })
+
+  it("covers every module's go.sum: a change in the second module changes the hash", async () => {
+    const web = mkdtempSync(join(tmpdir(), 'sum-web-'))
+    const ws = mkdtempSync(join(tmpdir(), 'sum-ws-'))
+    writeFileSync(join(web, 'go.sum'), 'a v1 h1:x\n')
+    writeFileSync(join(ws, 'go.sum'), 'b v1 h1:x\n')
+    const before = await sumHash([web, ws])
+    expect(await sumHash([ws, web])).toBe(before)
+    writeFileSync(join(ws, 'go.sum'), 'b v2 h1:y\n')
+    const after = await sumHash([web, ws])
+    expect(after).not.toBe(before)
+    expect(await sumHash([web])).not.toBe(after)
   })
 
   it.each([

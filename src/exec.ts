@@ -17,6 +17,9 @@ export interface RunOptions {
   silent?: boolean
   /** Return a failed result instead of throwing. */
   allowFailure?: boolean
+  /** Called with every chunk of stdout and stderr as it arrives (to act on output while the
+   * command runs). */
+  onOutput?: (chunk: string) => void
 }
 
 /**
@@ -37,8 +40,14 @@ export async function run(
     silent: opts.silent ?? false,
     ignoreReturnCode: true,
     listeners: {
-      stdout: (data: Buffer) => (stdout += data.toString()),
-      stderr: (data: Buffer) => (stderr += data.toString())
+      stdout: (data: Buffer) => {
+        stdout += data.toString()
+        opts.onOutput?.(data.toString())
+      },
+      stderr: (data: Buffer) => {
+        stderr += data.toString()
+        opts.onOutput?.(data.toString())
+      }
     }
   })
   if (exitCode !== 0 && !opts.allowFailure) {

@@ -7,7 +7,7 @@ import { inspectEngine } from './docker/engine.js'
 import { login, loginTargets } from './docker/login.js'
 import { pushAll } from './docker/push.js'
 import { setupQemu } from './docker/qemu.js'
-import { smokeTest } from './docker/smoke.js'
+import { createSmokeNetwork, removeSmokeNetwork, smokeTest } from './docker/smoke.js'
 import {
   cacheUnavailableReason,
   goBuildConfig,
@@ -59,12 +59,12 @@ export async function execute(
 ): Promise<Results> {
   const workspace = ctx.workspace
 
-  const goDir = resolve(workspace, plan.goGate.workingDirectory)
+  const goDirs = plan.goModules.map(d => resolve(workspace, d))
   let goCacheHit = false
   const usesGo = plan.goGate.enabled || plan.images.some(i => i.runnerBuild)
   if (usesGo && plan.cache) {
     await stage(results, 'Go cache', async () => {
-      goCacheHit = (await restoreGoCache(goDir, goBuildConfig(plan))).hit
+      goCacheHit = (await restoreGoCache(goDirs, goBuildConfig(plan))).hit
       results.goCacheHit = goCacheHit
     })
   } else
@@ -76,7 +76,8 @@ export async function execute(
 
   if (plan.goGate.enabled) {
     await stage(results, 'Go gate', async () => {
-      await goGate(goDir, workspace, plan.goGate)
+      for (const dir of plan.goGate.workingDirectories)
+        await goGate(resolve(workspace, dir), workspace, plan.goGate)
     })
   } else skipped(results, 'Go gate', 'go-gate: false')
 
@@ -84,6 +85,7 @@ export async function execute(
   if (runnerImages.length > 0) {
     await stage(results, 'Go build', async () => {
       for (const image of runnerImages) {
+        const goDir = resolve(workspace, image.runnerBuild?.goDir ?? '.')
         await runnerBuild(image, goDir, workspace, plan.sourceDateEpoch)
       }
     })
@@ -166,6 +168,9 @@ export async function execute(
 
   if (smoking) {
     await stage(results, 'Smoke test', async () => {
+      const network = plan.images.some(i => i.smoke.enabled && i.smoke.http)
+        ? await createSmokeNetwork(ctx.runId)
+        : undefined
       const [readBack, outcomes] = await Promise.all([
         Promise.all(reads),
         // one image after another; several platforms at once: a smoke test mostly waits for a
@@ -173,10 +178,12 @@ export async function execute(
         (async () => {
           const all: SmokeResult[][] = []
           for (const image of plan.images)
-            all.push(await limit(image.smoke.platforms, SMOKE_PARALLEL, p => smokeTest(image, p)))
+            all.push(
+              await limit(image.smoke.platforms, SMOKE_PARALLEL, p => smokeTest(image, p, network))
+            )
           return all
         })()
-      ])
+      ]).finally(() => network && removeSmokeNetwork(network))
       addBuilt(readBack)
       const failures: string[] = []
       for (const [n, image] of plan.images.entries()) {
@@ -188,7 +195,10 @@ export async function execute(
           if (res.ok) {
             core.info(`ok   ${image.name} ${platform}: ${res.output.split('\n')[0]}`)
           } else {
-            const msg = `smoke test of ${image.name} on ${platform} failed: \`${res.command}\` printed:\n${res.output}\nexpected it to contain "${image.smoke.expect}"`
+            const wanted = image.smoke.http
+              ? `GET :${image.smoke.http.port}${image.smoke.http.path} to answer 2xx${image.smoke.expect ? ` with "${image.smoke.expect}" in the body` : ''}`
+              : `the output to contain "${image.smoke.expect}"`
+            const msg = `smoke test of ${image.name} on ${platform} failed: \`${res.command}\` printed:\n${res.output}\nexpected ${wanted}`
             core.error(msg, { title: `smoke test ${platform}` })
             failures.push(`${image.name} on ${platform}`)
           }

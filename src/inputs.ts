@@ -3,6 +3,19 @@ import { parse as parseYaml } from 'yaml'
 import { normalizePlatforms } from './plan/platforms.js'
 import { parseImageName, type ImageName } from './plan/reference.js'
 import { splitArgs, splitList } from './util/lists.js'
+import {
+  parseExpose,
+  parseFiles,
+  parseGoGate,
+  parseSmokeHttp,
+  parseSmokeTimeout,
+  parseTagTemplates,
+  parseUser,
+  parseWorkspaceDir,
+  type FileCopy,
+  type GoGateStep,
+  type SmokeHttp
+} from './inputValues.js'
 
 /** `auto`, `true` or `false`. */
 export type Tristate = 'auto' | 'true' | 'false'
@@ -15,8 +28,10 @@ export interface BuildArg {
 
 /** One image as the user asked for it; unset fields fall back to the action-level inputs. */
 export interface ImageInput {
-  /** The validated, lowercased name and its registry. */
+  /** The validated, lowercased name and its registry (the first of `names`). */
   ref: ImageName
+  /** Every name the image is pushed to (`names`, or just `name`). */
+  refs: ImageName[]
   /** Where it was given, for errors: `image` or `images[N]`. */
   origin: string
   context?: string
@@ -34,6 +49,18 @@ export interface ImageInput {
   ldflags?: string
   /** Base of the generated Dockerfile. */
   baseImage?: string
+  /** Tag templates of this image. */
+  tags?: string[]
+  smokeTimeout?: number
+  /** The HTTP probe; false: none, even when the input sets one. */
+  smokeHttp?: SmokeHttp | false
+  /** The image's Go module directory, relative to the workspace. */
+  goWorkingDirectory?: string
+  /** Generated Dockerfile: EXPOSE ports, USER, CMD, and files copied from the module. */
+  expose?: string[]
+  user?: string
+  cmd?: string[]
+  files?: FileCopy[]
 }
 
 /** Every input of action.yml, read once and validated. */
@@ -47,13 +74,18 @@ export interface Inputs {
   latest: Tristate
   version: string
   dryRun: boolean
-  goGate: boolean
+  /** The steps of the Go gate ([] when off). */
+  goGate: GoGateStep[]
   goTestArgs: string[]
   goWorkingDirectory: string
   cache: boolean
   smokeTest: boolean
   smokeArgs: string[]
   smokeExpect: string
+  /** Tag templates; undefined: the default ({{version}}, plus sha-{{short_sha}} off releases). */
+  tags?: string[]
+  smokeTimeout: number
+  smokeHttp?: SmokeHttp
   smokePlatforms: 'all' | 'native'
   qemu: Tristate
   registryUsername: string
@@ -76,8 +108,20 @@ const IMAGE_KEYS = [
   'main',
   'binary',
   'ldflags',
-  'base-image'
+  'base-image',
+  'names',
+  'tags',
+  'smoke-timeout',
+  'smoke-http',
+  'go-working-directory',
+  'expose',
+  'user',
+  'cmd',
+  'files'
 ]
+
+/** Keys only a generated Dockerfile (a runner build without `dockerfile`) takes. */
+const GENERATED_DOCKERFILE_KEYS = ['expose', 'user', 'cmd', 'files']
 
 /**
  * Reads and validates every input. Errors name the input. Secrets are masked before anything
@@ -107,13 +151,19 @@ export function getInputs(): Inputs {
     latest: getTristate('latest'),
     version: core.getInput('version'),
     dryRun: core.getBooleanInput('dry-run'),
-    goGate: core.getBooleanInput('go-gate'),
+    goGate: parseGoGate(core.getInput('go-gate'), 'go-gate'),
     goTestArgs: splitArgs(core.getInput('go-test-args'), 'go-test-args'),
-    goWorkingDirectory: core.getInput('go-working-directory') || '.',
+    goWorkingDirectory: parseWorkspaceDir(
+      core.getInput('go-working-directory'),
+      'go-working-directory'
+    ),
     cache: core.getBooleanInput('cache'),
     smokeTest: core.getBooleanInput('smoke-test'),
     smokeArgs: splitArgs(core.getInput('smoke-args'), 'smoke-args'),
     smokeExpect: core.getInput('smoke-expect'),
+    tags: core.getInput('tags') ? parseTagTemplates(core.getInput('tags'), 'tags') : undefined,
+    smokeTimeout: parseSmokeTimeout(core.getInput('smoke-timeout') || '60', 'smoke-timeout'),
+    smokeHttp: parseSmokeHttp(core.getInput('smoke-http'), 'smoke-http'),
     smokePlatforms: getChoice('smoke-platforms', ['all', 'native'] as const),
     qemu: getTristate('qemu'),
     registryUsername: core.getInput('registry-username'),
@@ -151,7 +201,8 @@ export function parseBuildArgs(value: string | string[], inputName: string): Bui
 }
 
 function parseSingleImage(value: string): ImageInput {
-  return { ref: parseImageName(value, 'image'), origin: 'image', buildArgs: [] }
+  const ref = parseImageName(value, 'image')
+  return { ref, refs: [ref], origin: 'image', buildArgs: [] }
 }
 
 /**
@@ -181,14 +232,13 @@ export function parseImagesYaml(text: string): ImageInput[] {
         throw new Error(`${origin}: unknown key '${key}'; expected ${IMAGE_KEYS.join(', ')}`)
       }
     }
-    const name = entry['name']
-    if (typeof name !== 'string' || name.trim() === '') {
-      throw new Error(`${origin}.name: required, the image name`)
+    const refs = imageNames(origin, entry['name'], entry['names'])
+    for (const [j, r] of refs.entries()) {
+      const key = entry['names'] === undefined ? `${origin}.name` : `${origin}.names[${j}]`
+      if (seen.has(r.name)) throw new Error(`${key}: '${r.name}' is listed twice in images`)
+      seen.add(r.name)
     }
-    const ref = parseImageName(name, `${origin}.name`)
-    if (seen.has(ref.name))
-      throw new Error(`${origin}.name: '${ref.name}' is listed twice in images`)
-    seen.add(ref.name)
+    const ref = refs[0]
     const str = (key: string): string | undefined => {
       const v = entry[key]
       if (v === undefined || v === null) return undefined
@@ -205,8 +255,19 @@ export function parseImagesYaml(text: string): ImageInput[] {
     }
     const platforms = list('platforms')
     const smokeArgs = entry['smoke-args']
+    const cmd = entry['cmd']
+    const smokeHttp = entry['smoke-http'] === false ? 'false' : str('smoke-http')
+    const main = str('main')
+    if (main === undefined || entry['dockerfile'] !== undefined) {
+      const extra = GENERATED_DOCKERFILE_KEYS.find(k => entry[k] !== undefined)
+      if (extra)
+        throw new Error(
+          `${origin}.${extra}: only for a runner build without a Dockerfile (set ${origin}.main, not ${origin}.dockerfile)`
+        )
+    }
     return {
       ref,
+      refs,
       origin,
       context: str('context'),
       dockerfile: str('dockerfile'),
@@ -229,7 +290,32 @@ export function parseImagesYaml(text: string): ImageInput[] {
           ? undefined
           : splitArgs(String(smokeArgs), `${origin}.smoke-args`),
       smokeExpect: str('smoke-expect'),
-      ...runnerBuildKeys(origin, str('main'), str('binary'), str('ldflags'), str('base-image'))
+      tags: list('tags') && parseTagTemplates(list('tags') as string[], `${origin}.tags`),
+      smokeTimeout: str('smoke-timeout')
+        ? parseSmokeTimeout(str('smoke-timeout') as string, `${origin}.smoke-timeout`)
+        : undefined,
+      smokeHttp:
+        smokeHttp === undefined
+          ? undefined
+          : /^(|false|off)$/i.test(smokeHttp.trim())
+            ? false
+            : parseSmokeHttp(smokeHttp, `${origin}.smoke-http`),
+      goWorkingDirectory:
+        str('go-working-directory') === undefined
+          ? undefined
+          : parseWorkspaceDir(
+              str('go-working-directory') as string,
+              `${origin}.go-working-directory`
+            ),
+      expose: list('expose') && parseExpose(list('expose') as string[], `${origin}.expose`),
+      user: str('user') && parseUser(str('user') as string, `${origin}.user`),
+      cmd: Array.isArray(cmd)
+        ? cmd.map(String)
+        : cmd === undefined || cmd === null
+          ? undefined
+          : splitArgs(String(cmd), `${origin}.cmd`),
+      files: list('files') && parseFiles(list('files') as string[], `${origin}.files`),
+      ...runnerBuildKeys(origin, main, str('binary'), str('ldflags'), str('base-image'))
     }
   })
 }
@@ -266,6 +352,21 @@ function runnerBuildKeys(
     throw new Error(`${origin}.base-image: '${baseImage}' is not an image reference`)
   }
   return { main, binary: name, ldflags, baseImage }
+}
+
+/** `name` (one) or `names` (a non-empty list), validated. */
+function imageNames(origin: string, name: unknown, names: unknown): ImageName[] {
+  if (name !== undefined && names !== undefined)
+    throw new Error(`${origin}: give 'name' or 'names', not both`)
+  if (names !== undefined) {
+    if (!Array.isArray(names) || names.length === 0 || names.some(n => typeof n !== 'string'))
+      throw new Error(`${origin}.names: expected a non-empty list of image names`)
+    return names.map((n: string, j) => parseImageName(n, `${origin}.names[${j}]`))
+  }
+  if (typeof name !== 'string' || name.trim() === '') {
+    throw new Error(`${origin}.name: required, the image name (or 'names', a list)`)
+  }
+  return [parseImageName(name, `${origin}.name`)]
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

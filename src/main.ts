@@ -1,12 +1,13 @@
 import * as core from '@actions/core'
-import { readFile } from 'node:fs/promises'
+import { access, readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { resolve } from 'node:path'
 import { readContext } from './context.js'
 import { execute } from './executor.js'
 import { gitCommitDate } from './git.js'
 import { getInputs } from './inputs.js'
 import { commitOf } from './plan/metadata.js'
-import { buildPlan, dockerfilePaths, type Plan } from './plan/plan.js'
+import { buildPlan, dockerfilePaths, filesPaths, type Plan } from './plan/plan.js'
 import { renderPlanMarkdown, renderPlanText } from './plan/render.js'
 import { emptyResults, type Results } from './results.js'
 import { setOutputs } from './outputs.js'
@@ -26,7 +27,16 @@ export async function run(): Promise<void> {
         () => undefined
       )
     }
+    const files: Record<string, boolean> = {}
+    for (const file of filesPaths(inputs)) {
+      files[file] = await access(resolve(ctx.workspace, file)).then(
+        () => true,
+        () => false
+      )
+    }
     plan = buildPlan(inputs, ctx, {
+      files,
+      tempDir: process.env['RUNNER_TEMP'] || tmpdir(),
       commitDate,
       now: new Date(),
       nodeArch: process.arch,
@@ -36,6 +46,7 @@ export async function run(): Promise<void> {
     const planned = plan
     await core.group('Plan', async () => core.info(renderPlanText(planned)))
     for (const w of plan.warnings) core.warning(w)
+    for (const n of plan.notices) core.notice(n)
     for (const w of plan.fileWarnings) {
       core.warning(w.message, {
         file: w.file,

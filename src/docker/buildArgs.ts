@@ -1,4 +1,5 @@
 import type { PlannedImage } from '../plan/plan.js'
+import { FILES_CONTEXT } from '../plan/runnerBuild.js'
 
 /** How the build cache is wired, decided by the executor from the plan and the runtime env. */
 export interface CacheWiring {
@@ -31,6 +32,8 @@ export function buildCommand(image: PlannedImage, opts: BuildCommandOptions): st
   args.push('--build-arg', `SOURCE_DATE_EPOCH=${opts.sourceDateEpoch}`)
   for (const [k, v] of Object.entries(image.labels)) args.push('--label', `${k}=${v}`)
   if (image.target) args.push('--target', image.target)
+  const files = image.runnerBuild?.filesDir
+  if (files) args.push('--build-context', `${FILES_CONTEXT}=${files}`)
   for (const tag of image.tags) args.push('--tag', tag)
   if (opts.cache.gha) {
     args.push('--cache-from', `type=gha,scope=${image.cacheScope}`)
@@ -44,8 +47,17 @@ export function buildCommand(image: PlannedImage, opts: BuildCommandOptions): st
   return args
 }
 
-/** The `docker run` argument array of one smoke test. */
-export function smokeCommand(image: PlannedImage, platform: string, name: string): string[] {
+/**
+ * The `docker run` argument array of one smoke test. Without `network` the container has none
+ * (a version check needs none, and skipping the bridge's veth pair takes about 0.1 s off every
+ * start); an HTTP smoke test gets the run's own internal network, with no published port.
+ */
+export function smokeCommand(
+  image: PlannedImage,
+  platform: string,
+  name: string,
+  network = 'none'
+): string[] {
   return [
     'run',
     '--rm',
@@ -53,10 +65,8 @@ export function smokeCommand(image: PlannedImage, platform: string, name: string
     name,
     '--pull',
     'never',
-    // hermetic: a version check needs no network, and skipping the bridge's veth pair takes
-    // about 0.1 s off every container start
     '--network',
-    'none',
+    network,
     // the output is read from the attached streams; a log file of it in the daemon would only
     // cost time
     '--log-driver',

@@ -82,17 +82,18 @@ export async function pushAll(built: BuiltImage[], version: string): Promise<Pus
     }
   }
   for (const [i, b] of built.entries()) {
-    const latest = b.image.tags.find(t => t.endsWith(':latest'))
-    if (!latest) continue
-    const current = (await remoteLabels(latest))?.['org.opencontainers.image.version']
-    if (!latestMayMove(current, version)) {
-      results[i].latestNote = `latest stays at ${current}: it is newer than ${version}`
-      core.notice(`${b.image.name}: ${results[i].latestNote}`)
-      continue
+    // on every name of the image
+    for (const latest of b.image.tags.filter(t => t.endsWith(':latest'))) {
+      const current = (await remoteLabels(latest))?.['org.opencontainers.image.version']
+      if (!latestMayMove(current, version)) {
+        results[i].latestNote = `latest stays at ${current}: it is newer than ${version}`
+        core.notice(`${latest}: ${results[i].latestNote}`)
+        continue
+      }
+      await pushTag(latest)
+      await verifyPushed(b, latest)
+      results[i].pushedTags.push(latest)
     }
-    await pushTag(latest)
-    await verifyPushed(b, latest)
-    results[i].pushedTags.push(latest)
   }
   return results
 }

@@ -1,12 +1,15 @@
-import { posix as path } from 'node:path'
+import { join, posix as path } from 'node:path'
 import type { GitHubContext } from '../context.js'
 import type { BuildArg, Inputs, Tristate } from '../inputs.js'
+import type { FileCopy, GoGateStep, SmokeHttp } from '../inputValues.js'
+import { DEFAULT_TAGS, DEFAULT_TAGS_NOT_RELEASE, planTags } from './tags.js'
 import { deriveMetadata, type Metadata } from './metadata.js'
 import { parseDockerfile, targetPlatformRuns } from './dockerfile.js'
 import { isNativePlatform, runnerPlatform } from './platforms.js'
 import {
   DEFAULT_BASE_IMAGE,
   DEFAULT_LDFLAGS,
+  DEFAULT_USER,
   generatedDockerfile,
   renderLdflags
 } from './runnerBuild.js'
@@ -16,6 +19,9 @@ import {
  * (`RUN ["go", "build", ...]`, `RUN ["/usr/local/go/bin/go", "install", ...]`), the form a Go
  * image without a shell needs.
  */
+/** action.yml's default smoke-args, which an HTTP smoke test does not pass to a server. */
+const DEFAULT_SMOKE_ARGS = '--version'
+
 const GO_BUILD_RUN = /\bgo\s+(build|install)\b|(?:^|[\s["/])go"\s*,\s*"(build|install)"/
 
 /** The smoke test of one image. */
@@ -25,18 +31,37 @@ export interface SmokePlan {
   platforms: string[]
   /** Arguments passed to the image (no shell). */
   args: string[]
-  /** Text the output must contain. */
+  /** Text the output (with `http`, the response body) must contain; '' for anything. */
   expect: string
+  /** Seconds before a smoke test that has not passed fails. */
+  timeoutSeconds: number
+  /** Probe this port and path over HTTP instead of reading the output. */
+  http?: SmokeHttp
   /** Why some or all platforms are not tested. */
   note?: string
 }
 
+/** One name an image is pushed to, with its tags (full references). */
+export interface PlannedName {
+  /** Lowercased repository name. */
+  name: string
+  /** Its registry host. */
+  registry: string
+  /** Tags that name this build (the version, the tag as written, sha-...): pushed first. */
+  versionTags: string[]
+  /** Tags that move from release to release, in push order, `latest` last; pushed after every
+   * version tag, and never backwards. */
+  floatingTags: string[]
+}
+
 /** One image of the matrix, fully decided. */
 export interface PlannedImage {
-  /** Lowercased repository name, e.g. `ghcr.io/acme/app`. */
+  /** Lowercased repository name, e.g. `ghcr.io/acme/app`: the first of `names`. */
   name: string
   /** Registry host of the name. */
   registry: string
+  /** Every name it is pushed to, each with its tags (the first is `name`). */
+  names: PlannedName[]
   /** Where the user gave it (`image`, `images[N]`). */
   origin: string
   /** Build context, relative to the workspace. */
@@ -44,7 +69,8 @@ export interface PlannedImage {
   /** Dockerfile path, relative to the workspace. */
   dockerfile: string
   platforms: string[]
-  /** Every tag to push, full references; the version tag first, `latest` last. */
+  /** Every tag to push, full references: each name's version tags, then each name's floating
+   * tags (`latest` last on each). */
   tags: string[]
   /** The version tag (`<name>:<version>`): built, loaded and smoke-tested under this name. */
   versionTag: string
@@ -68,8 +94,14 @@ export interface RunnerBuild {
   binary: string
   /** The rendered `-ldflags`. */
   ldflags: string
+  /** The Go module directory it compiles in, relative to the workspace. */
+  goDir: string
   /** The Dockerfile the action writes at `dockerfile`, when the image has none of its own. */
   generatedDockerfile?: string
+  /** Files of the module copied into the image (generated Dockerfile only). */
+  files: FileCopy[]
+  /** Where they are staged (absolute), the build's named context `gia-files`. */
+  filesDir?: string
 }
 
 /** A warning tied to a line of a file (an annotation). */
@@ -99,6 +131,10 @@ export interface Plan {
   warnings: string[]
   /** Warnings on Dockerfile lines. */
   fileWarnings: FileWarning[]
+  /** Notices to show (tag templates skipped). */
+  notices: string[]
+  /** Every Go module directory the run uses (gate and runner builds), workspace-relative. */
+  goModules: string[]
   /** The date as Unix seconds, for SOURCE_DATE_EPOCH. */
   sourceDateEpoch: number
 }
@@ -106,7 +142,10 @@ export interface Plan {
 /** The Go gate: where it runs and how it builds. */
 export interface GoGatePlan {
   enabled: boolean
-  workingDirectory: string
+  /** The steps, in order (`fmt`, `vet`, `test`). */
+  steps: GoGateStep[]
+  /** Every distinct module directory it runs in, workspace-relative. */
+  workingDirectories: string[]
   testArgs: string[]
   /** Build flags of `go vet` and `go test` (before the test args). */
   buildFlags: string[]
@@ -127,6 +166,22 @@ export interface PlanOptions {
   dockerfiles: Record<string, string | undefined>
   /** CGO_ENABLED of the job's environment, when set. */
   cgoEnabled?: string
+  /** Whether each `files` source exists, by workspace-relative path (see filesPaths). */
+  files?: Record<string, boolean>
+  /** A temporary directory of the job (RUNNER_TEMP), where files for images are staged. */
+  tempDir?: string
+}
+
+/** The workspace-relative source of every `files` entry, for the caller to check it exists. */
+export function filesPaths(inputs: Inputs): string[] {
+  return inputs.images.flatMap(img =>
+    (img.files ?? []).map(f => path.join(imageGoDir(inputs, img), f.src))
+  )
+}
+
+/** The Go module directory of an image: its own, else the go-working-directory input. */
+function imageGoDir(inputs: Inputs, img: Inputs['images'][number]): string {
+  return img.goWorkingDirectory ?? inputs.goWorkingDirectory
 }
 
 /** The workspace-relative Dockerfile path of every image that has one, for the caller to read. */
@@ -211,14 +266,32 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
   const source = ctx.repository ? `${ctx.serverUrl}/${ctx.repository}` : ''
   const repo = ctx.payload?.repository ?? {}
 
+  const notices: string[] = []
+  const tagValues = {
+    version: metadata.version,
+    tag: metadata.tag,
+    shortSha: metadata.shortCommit,
+    stable: metadata.release && metadata.latestAuto,
+    notStableWhy: metadata.release ? 'a prerelease' : `not a release: ${metadata.kind}`
+  }
   const images: PlannedImage[] = inputs.images.map(img => {
     const name = img.ref.name
     const { context, dockerfile, generated } = resolvePaths(inputs, img)
     const platforms = img.platforms ?? inputs.platforms
-    const versionTag = `${name}:${metadata.version}`
-    const tags = [versionTag]
-    if (!metadata.release) tags.push(`${name}:sha-${metadata.shortCommit}`)
-    if (latest) tags.push(`${name}:latest`)
+    const planned = planTags(
+      img.tags ?? inputs.tags ?? (metadata.release ? DEFAULT_TAGS : DEFAULT_TAGS_NOT_RELEASE),
+      tagValues,
+      { latest, inputName: img.tags ? `${img.origin}.tags` : 'tags' }
+    )
+    for (const n of planned.notices) if (!notices.includes(n)) notices.push(n)
+    const names: PlannedName[] = img.refs.map(ref => ({
+      name: ref.name,
+      registry: ref.registry,
+      versionTags: planned.exact.map(t => `${ref.name}:${t}`),
+      floatingTags: planned.floating.map(t => `${ref.name}:${t}`)
+    }))
+    const versionTag = names[0].versionTags[0]
+    const tags = [...names.flatMap(n => n.versionTags), ...names.flatMap(n => n.floatingTags)]
 
     const labels: Record<string, string> = {
       'org.opencontainers.image.title': name.split('/').pop() as string,
@@ -240,13 +313,35 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
 
     let runnerBuild: RunnerBuild | undefined
     if (img.main !== undefined) {
+      const goDir = imageGoDir(inputs, img)
+      const files = img.files ?? []
+      for (const [i, f] of files.entries()) {
+        if (opts.files?.[path.join(goDir, f.src)] === false)
+          throw new Error(
+            `${img.origin}.files[${i}]: ${f.src} does not exist in the module ${goDir}`
+          )
+      }
       runnerBuild = {
         main: img.main,
         binary: img.binary as string,
+        goDir,
         ldflags: renderLdflags(img.ldflags ?? DEFAULT_LDFLAGS, metadata, `${img.origin}.ldflags`),
         generatedDockerfile: generated
-          ? generatedDockerfile(img.baseImage ?? DEFAULT_BASE_IMAGE, img.binary as string, labels)
-          : undefined
+          ? generatedDockerfile({
+              baseImage: img.baseImage ?? DEFAULT_BASE_IMAGE,
+              binary: img.binary as string,
+              labels,
+              expose: img.expose ?? [],
+              user: img.user ?? DEFAULT_USER,
+              cmd: img.cmd ?? [],
+              files: files.length > 0
+            })
+          : undefined,
+        files,
+        filesDir:
+          files.length > 0
+            ? join(opts.tempDir ?? '/tmp', 'go-image-action-files', cacheScope(name))
+            : undefined
       }
     }
     const text = runnerBuild?.generatedDockerfile ?? opts.dockerfiles[dockerfile]
@@ -288,9 +383,14 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
       }
     }
 
+    const http = img.smokeHttp === false ? undefined : (img.smokeHttp ?? inputs.smokeHttp)
+    // with an HTTP probe a server starts with no arguments, unless some are given for it
+    const inputArgs =
+      http && inputs.smokeArgs.join(' ') === DEFAULT_SMOKE_ARGS ? [] : inputs.smokeArgs
     return {
       name,
       registry: img.ref.registry,
+      names,
       origin: img.origin,
       context,
       dockerfile,
@@ -304,8 +404,10 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
       smoke: {
         enabled: inputs.smokeTest && smokePlatforms.length > 0,
         platforms: inputs.smokeTest ? smokePlatforms : [],
-        args: img.smokeArgs ?? inputs.smokeArgs,
-        expect: img.smokeExpect || inputs.smokeExpect || metadata.version,
+        args: img.smokeArgs ?? inputArgs,
+        expect: img.smokeExpect || inputs.smokeExpect || (http ? '' : metadata.version),
+        timeoutSeconds: img.smokeTimeout ?? inputs.smokeTimeout,
+        http,
         note
       },
       targetRuns: targetPlatformRuns(stages).map(r => r.run.line),
@@ -353,9 +455,14 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
     qemu,
     goGate: goGatePlan(inputs, images, opts.cgoEnabled),
     cache: inputs.cache,
-    registries: unique(images.map(i => i.registry)),
+    registries: unique(images.flatMap(i => i.names.map(n => n.registry))),
     warnings,
     fileWarnings,
+    notices,
+    goModules: unique([
+      ...(inputs.goGate.length > 0 ? gateDirectories(inputs) : []),
+      ...images.flatMap(i => (i.runnerBuild ? [i.runnerBuild.goDir] : []))
+    ]),
     sourceDateEpoch: Math.floor(Date.parse(metadata.date) / 1000)
   }
 }
@@ -372,12 +479,13 @@ export function goGatePlan(
   cgoEnabled: string | undefined
 ): GoGatePlan {
   const gate = {
-    enabled: inputs.goGate,
-    workingDirectory: path.normalize(inputs.goWorkingDirectory),
+    enabled: inputs.goGate.length > 0,
+    steps: inputs.goGate,
+    workingDirectories: gateDirectories(inputs),
     testArgs: inputs.goTestArgs
   }
   const runner = images.filter(i => i.runnerBuild)
-  if (!inputs.goGate || runner.length === 0) return { ...gate, buildFlags: [], env: {}, note: '' }
+  if (!gate.enabled || runner.length === 0) return { ...gate, buildFlags: [], env: {}, note: '' }
   const why = `as the runner builds of ${runner.map(i => i.name).join(', ')}, to share their build cache`
   const cgoFlag = inputs.goTestArgs.find(a => /^--?(race|msan|asan)(=true)?$/.test(a))
   const cgoKept =
@@ -390,6 +498,11 @@ export function goGatePlan(
     env: cgoKept ? {} : { CGO_ENABLED: '0' },
     note: cgoKept ? `-trimpath ${why}; ${cgoKept}` : `-trimpath, CGO_ENABLED=0 ${why}`
   }
+}
+
+/** The distinct Go module directories of the images: where the gate runs. */
+function gateDirectories(inputs: Inputs): string[] {
+  return unique(inputs.images.map(img => imageGoDir(inputs, img)))
 }
 
 /** The build-cache scope of an image: its name, made safe for a cache key. */
