@@ -3,13 +3,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import {
-  cacheUnavailableReason,
-  goBuildConfig,
-  goCacheKeys,
-  keyMarker,
-  sumHash
-} from '../src/go/cache.js'
+import { goBuildConfig, goCacheKeys, keyMarker, sumHash } from '../src/go/cache.js'
 import { buildPlan } from '../src/plan/plan.js'
 import { contextOf } from '../test/fixtures/context.js'
 import { release } from '../test/fixtures/events.js'
@@ -83,21 +77,5 @@ describe('Go cache keys', () => {
     const after = await sumHash([web, ws])
     expect(after).not.toBe(before)
     expect(await sumHash([web])).not.toBe(after)
-  })
-
-  it.each([
-    [{}, 'ACTIONS_RUNTIME_TOKEN is not set'],
-    [{ ACTIONS_RUNTIME_TOKEN: 't' }, 'neither ACTIONS_CACHE_URL nor ACTIONS_RESULTS_URL is set'],
-    [
-      { ACTIONS_RUNTIME_TOKEN: 't', ACTIONS_CACHE_SERVICE_V2: 'True', ACTIONS_CACHE_URL: 'u' },
-      'ACTIONS_CACHE_SERVICE_V2 is set but ACTIONS_RESULTS_URL is not'
-    ],
-    [
-      { ACTIONS_RUNTIME_TOKEN: 't', ACTIONS_CACHE_SERVICE_V2: 'True', ACTIONS_RESULTS_URL: 'u' },
-      undefined
-    ],
-    [{ ACTIONS_RUNTIME_TOKEN: 't', ACTIONS_CACHE_URL: 'u' }, undefined]
-  ])('cache availability %j', (env, why) => {
-    expect(cacheUnavailableReason(env)).toBe(why)
   })
 })

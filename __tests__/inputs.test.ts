@@ -199,6 +199,97 @@ describe('getInputs', () => {
       'a shell operator in go-test-args',
       { image: 'a', 'go-test-args': './... && rm -rf /' },
       /^go-test-args: .*'&&'/
+    ],
+    // Passed before the schema (issue 10): each is refused now, naming the input.
+    [
+      'a mapping as smoke-args',
+      { images: '- name: a\n- name: b\n  smoke-args: {x: 1}' },
+      /^images\[1\]\.smoke-args: expected a string or a list of strings, got a mapping$/
+    ],
+    [
+      'a mapping in a list of smoke-args',
+      { images: '- name: a\n  smoke-args: [--version, {x: 1}]' },
+      /^images\[0\]\.smoke-args\[1\]: expected a string, got a mapping$/
+    ],
+    [
+      'a list as context',
+      { images: '- name: a\n  context: [a, b]' },
+      /^images\[0\]\.context: expected a string, got a list$/
+    ],
+    [
+      'a mapping as platforms',
+      { images: '- name: a\n  platforms: {linux: amd64}' },
+      /^images\[0\]\.platforms: expected a string or a list of strings, got a mapping$/
+    ],
+    [
+      'a mapping as name',
+      { images: '- name: {a: 1}' },
+      /^images\[0\]\.name: required, the image name \(got a mapping\)$/
+    ],
+    [
+      'a list as an item',
+      { images: '- [a, b]' },
+      /^images\[0\]: expected a name or a mapping with 'name', got a list$/
+    ],
+    [
+      'a NUL byte in a smoke-args list item',
+      { images: '- name: a\n  smoke-args: ["--version", "x\\0y"]' },
+      /^images\[0\]\.smoke-args\[1\]: "x\\u0000y" contains the control character U\+0000/
+    ],
+    [
+      'a NUL byte in a build-args list item',
+      { images: '- name: a\n  build-args: ["A=1\\0"]' },
+      /^images\[0\]\.build-args\[0\]: .* U\+0000/
+    ],
+    [
+      'a newline in a build-args list value',
+      { images: '- name: a\n  build-args: ["A=1\\nB=2"]' },
+      /^images\[0\]\.build-args\[0\]: .* U\+000A/
+    ],
+    [
+      'a NUL byte in go-test-args',
+      { image: 'a', 'go-test-args': './...\0' },
+      /^go-test-args: item 1 .* U\+0000/
+    ],
+    [
+      'a NUL byte in platforms',
+      { image: 'a', platforms: 'linux/amd64\0' },
+      /^platforms: item 1 .* U\+0000/
+    ],
+    [
+      'a carriage return in version',
+      { image: 'a', version: '1.0\r::add-mask::x' },
+      /^version: .* U\+000D/
+    ],
+    [
+      'a newline in smoke-expect',
+      { image: 'a', 'smoke-expect': 'a\nb' },
+      /^smoke-expect: .* U\+000A/
+    ],
+    [
+      'a context that looks like a flag',
+      { image: 'a', context: '--output=type=local,dest=/tmp/x' },
+      /^context: '--output=type=local,dest=\/tmp\/x' starts with '-'/
+    ],
+    [
+      'an image context that looks like a flag',
+      { images: '- name: a\n  context: -q' },
+      /^images\[0\]\.context: '-q' starts with '-'/
+    ],
+    [
+      'a dockerfile that looks like a flag',
+      { image: 'a', dockerfile: '-' },
+      /^dockerfile: '-' starts with '-'/
+    ],
+    [
+      'an image target that looks like a flag',
+      { images: '- name: a\n  target: --push' },
+      /^images\[0\]\.target: '--push' starts with '-'/
+    ],
+    [
+      'a control character in a password, without repeating it',
+      { image: 'a', 'registry-username': 'u', 'registry-password': 'p\nw' },
+      /^registry-password: the value contains the control character U\+000A/
     ]
   ])('refuses %s, naming the input', (_name, inputs, message) => {
     expect(() => inputsFor(inputs)).toThrow(message)
@@ -210,7 +301,7 @@ describe('getInputs', () => {
       writes.push(String(chunk))
       return true
     })
-    inputsFor({ image: 'a', 'registry-password': 's3cret-value' })
+    inputsFor({ image: 'a', 'registry-username': 'u', 'registry-password': 's3cret-value' })
     spy.mockImplementation(() => true)
     expect(writes.join('')).toContain('::add-mask::s3cret-value')
     expect(writes.join('')).toContain('::add-mask::ghs_test_token')

@@ -22,6 +22,13 @@ import {
 import { contextOf } from '../test/fixtures/context.js'
 
 const NOW = new Date('2026-11-24T10:11:12.345Z')
+
+/** A fixture with its payload edited. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function withPayload(fx: EventFixture, edit: (p: Record<string, any>) => void): EventFixture {
+  edit(fx.payload)
+  return fx
+}
 const GIT_DATE = '2026-11-20T09:00:00+02:00'
 const PR_HEAD = 'ec26c3e57ca3a959ca5aad62de7213c562f8c821'
 
@@ -451,7 +458,56 @@ describe('deriveMetadata', () => {
     ],
     ['a leading dot', release('.hidden'), '', /release\.tag_name: '\.hidden'/],
     ['a 129-character tag', release('a'.repeat(129)), '', /not a valid Docker tag/],
-    ['a tag deletion', tagDelete(), '', /push: refs\/tags\/simple-tag was deleted/]
+    ['a tag deletion', tagDelete(), '', /push: refs\/tags\/simple-tag was deleted/],
+    // Passed before (issue 10): the `date` output broke its format, the version was no tag.
+    [
+      'a release published beyond year 9999',
+      withPayload(release('v1.0.0'), p => (p.release.published_at = '+010000-01-01T00:00:00Z')),
+      '',
+      /^release\.published_at: "\+010000-01-01T00:00:00Z" is not a date between 1970-01-01 and 9999-12-31$/
+    ],
+    [
+      'a commit timestamp beyond year 9999',
+      withPayload(branchPush(), p => (p.head_commit.timestamp = '+275760-09-13T00:00:00Z')),
+      '',
+      /^head_commit\.timestamp: .* is not a date between/
+    ],
+    [
+      'a release date that is not a date',
+      withPayload(release('v1.0.0'), p => (p.release.published_at = 'yesterday')),
+      '',
+      /^release\.published_at: "yesterday" is not a date/
+    ],
+    [
+      'a release date of the wrong type',
+      withPayload(release('v1.0.0'), p => (p.release.published_at = { at: 1 })),
+      '',
+      /^release\.published_at: \{"at":1\} is not a date/
+    ],
+    [
+      'a pull request number that is a fraction',
+      withPayload(pullRequest(), p => (p.number = 1.5)),
+      '',
+      /^number: 1\.5 is not a pull request number \(a positive integer\)$/
+    ],
+    [
+      'a pull request number beyond 2^53',
+      withPayload(pullRequest(), p => (p.number = 1e21)),
+      '',
+      /^number: 1e\+21 is not a pull request number/
+    ],
+    [
+      'a negative pull request number',
+      withPayload(pullRequest(), p => (p.number = -2)),
+      '',
+      /^number: -2 is not a pull request number/
+    ],
+    [
+      'a pull request number as a string',
+      withPayload(pullRequest(), p => (p.number = '12')),
+      '',
+      /^number: "12" is not a pull request number/
+    ]
   ])('refuses %s', (_name, fx, versionInput, message) => {
     expect(() => deriveMetadata(contextOf(fx), { versionInput, now: NOW })).toThrow(message)
   })

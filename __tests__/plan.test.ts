@@ -4,8 +4,10 @@ import { renderPlanMarkdown, renderPlanText } from '../src/plan/render.js'
 import { computeOutputs } from '../src/outputs.js'
 import { emptyResults } from '../src/results.js'
 import { contextOf } from '../test/fixtures/context.js'
+import { loginTargets } from '../src/docker/login.js'
 import {
   branchPush,
+  dependabotPullRequest,
   dispatch,
   forkPullRequest,
   pullRequest,
@@ -145,6 +147,79 @@ describe('buildPlan: tags, latest and push', () => {
     expect(plan.warnings).toEqual([
       'push: true is refused on a pull request from a fork; nothing is pushed'
     ])
+  })
+
+  describe('pull requests that get no secrets: build and smoke-test, never push, never log in', () => {
+    // Dependabot's pull requests run as a fork's do: read-only token, no secrets. A workflow that
+    // passes registry-username (e.g. github.actor) and a secret password gets an empty password.
+    const creds = { username: 'ci-bot', password: '', actor: 'x', githubToken: 'ghs_readonly' }
+
+    it.each([
+      ['fork', forkPullRequest(), 'pull request from a fork', []],
+      [
+        'Dependabot',
+        dependabotPullRequest(),
+        'pull request by Dependabot',
+        [expect.stringMatching(/^Dependabot pull request: GitHub gives it no secrets/)]
+      ],
+      [
+        'Dependabot, pull_request_target',
+        dependabotPullRequest('pull_request_target'),
+        'pull request by Dependabot',
+        [expect.stringMatching(/^Dependabot pull request/)]
+      ]
+    ])('%s', (_name, fx, why, notices) => {
+      for (const push of ['auto', 'true']) {
+        const plan = buildPlan(
+          inputsFor({ image: 'ghcr.io/acme/app', push, 'registry-username': 'ci-bot' }),
+          contextOf(fx),
+          opts
+        )
+        expect(plan.secretsWithheld).toBe(why)
+        expect(plan.push).toBe(false)
+        expect(plan.pushReason).toBe(`${why}: nothing is pushed`)
+        expect(plan.notices).toEqual(notices)
+        expect(plan.warnings).toEqual(
+          push === 'true' ? [`push: true is refused on a ${why}; nothing is pushed`] : []
+        )
+        expect(plan.images[0].smoke.enabled).toBe(true)
+        expect(loginTargets(plan.registries, creds, plan.push, plan.secretsWithheld)).toEqual([])
+      }
+    })
+
+    it.each([
+      ['registry-username', 'registry-password'],
+      ['registry-password', 'registry-username']
+    ])('%s without %s is refused when the run gets secrets', (given, missing) => {
+      for (const fx of [release(), pullRequest()]) {
+        expect(() =>
+          buildPlan(inputsFor({ image: 'a', [given]: 'x' }), contextOf(fx), opts)
+        ).toThrow(`${given}: set without ${missing}; give both or neither`)
+      }
+    })
+
+    it('a pull request a person opens in the repository keeps its secrets', () => {
+      const plan = buildPlan(
+        inputsFor({ image: 'ghcr.io/acme/app', push: 'true' }),
+        contextOf(pullRequest()),
+        opts
+      )
+      expect(plan.secretsWithheld).toBeUndefined()
+      expect(plan.notices).toEqual([])
+      expect(plan.push).toBe(true)
+    })
+
+    it('the plan names Dependabot', () => {
+      const plan = buildPlan(
+        inputsFor({ image: 'ghcr.io/acme/app' }),
+        contextOf(dependabotPullRequest()),
+        opts
+      )
+      expect(renderPlanText(plan)).toMatch(/^event +pull_request \(pull_request, Dependabot\)$/m)
+      expect(renderPlanMarkdown(plan)).toContain(
+        '| **event** | pull_request (pull_request, Dependabot) |'
+      )
+    })
   })
 
   it('never tags latest twice when the version is latest', () => {
@@ -367,6 +442,19 @@ describe('labels and outputs', () => {
         missing
       )
     ).toThrow(/^images\[0\]\.dockerfile: cmd\/a\/Dockerfile does not exist/)
+  })
+
+  it('refuses a go-working-directory that is not in the workspace, when Go runs', () => {
+    const inputs = inputsFor({ image: 'a', 'go-working-directory': 'servcie' })
+    expect(() =>
+      buildPlan(inputs, contextOf(release()), { ...opts, goWorkingDirectoryExists: false })
+    ).toThrow(/^go-working-directory: 'servcie' is not a directory in the workspace$/)
+    // without the gate and runner builds, no Go runs there
+    const noGo = inputsFor({ image: 'a', 'go-working-directory': 'servcie', 'go-gate': 'false' })
+    expect(
+      buildPlan(noGo, contextOf(release()), { ...opts, goWorkingDirectoryExists: false }).goGate
+        .enabled
+    ).toBe(false)
   })
 
   it('makes cache scopes safe', () => {

@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import { BUILDER_STATE, removeBuilder } from './docker/builder.js'
 import { LOGINS_STATE, logout } from './docker/login.js'
+import { removeSmokeNetwork, SMOKE_NETWORK_STATE } from './docker/smoke.js'
 import { saveGoCache } from './go/cache.js'
 
 /** The post step: cleans up and saves caches; it never fails the job. */
@@ -12,6 +13,14 @@ export async function post(): Promise<void> {
       async () => {
         const logins = core.getState(LOGINS_STATE)
         if (logins) await logout(JSON.parse(logins) as string[])
+      }
+    ],
+    [
+      // only when the main step ended before its Smoke test stage removed it
+      'smoke network',
+      async () => {
+        const network = core.getState(SMOKE_NETWORK_STATE)
+        if (network) await removeSmokeNetwork(network)
       }
     ],
     [

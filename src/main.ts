@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import { access, readFile } from 'node:fs/promises'
+import { access, readFile, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { resolve } from 'node:path'
 import { readContext } from './context.js'
@@ -7,7 +7,7 @@ import { execute } from './executor.js'
 import { gitCommitDate } from './git.js'
 import { getInputs } from './inputs.js'
 import { commitOf } from './plan/metadata.js'
-import { buildPlan, dockerfilePaths, filesPaths, type Plan } from './plan/plan.js'
+import { buildPlan, dockerfilePaths, filesPaths, imageGoDirs, type Plan } from './plan/plan.js'
 import { renderPlanMarkdown, renderPlanText } from './plan/render.js'
 import { emptyResults, type Results } from './results.js'
 import { setOutputs } from './outputs.js'
@@ -27,6 +27,14 @@ export async function run(): Promise<void> {
         () => undefined
       )
     }
+    const goDir = await stat(resolve(ctx.workspace, inputs.goWorkingDirectory)).catch(
+      () => undefined
+    )
+    const goDirectoriesExist: Record<string, boolean> = {}
+    for (const dir of imageGoDirs(inputs)) {
+      const st = await stat(resolve(ctx.workspace, dir)).catch(() => undefined)
+      goDirectoriesExist[dir] = st?.isDirectory() ?? false
+    }
     const files: Record<string, boolean> = {}
     for (const file of filesPaths(inputs)) {
       files[file] = await access(resolve(ctx.workspace, file)).then(
@@ -35,6 +43,8 @@ export async function run(): Promise<void> {
       )
     }
     plan = buildPlan(inputs, ctx, {
+      goWorkingDirectoryExists: goDir?.isDirectory() ?? false,
+      goDirectoriesExist,
       files,
       tempDir: process.env['RUNNER_TEMP'] || tmpdir(),
       commitDate,
@@ -45,8 +55,8 @@ export async function run(): Promise<void> {
     })
     const planned = plan
     await core.group('Plan', async () => core.info(renderPlanText(planned)))
-    for (const w of plan.warnings) core.warning(w)
     for (const n of plan.notices) core.notice(n)
+    for (const w of plan.warnings) core.warning(w)
     for (const w of plan.fileWarnings) {
       core.warning(w.message, {
         file: w.file,

@@ -32,7 +32,8 @@ export interface ImageResult {
 export interface StageTiming {
   stage: string
   ms: number
-  status: 'ok' | 'failed' | 'skipped'
+  /** `unavailable`: the stage ran but what it needed was not there (e.g. no cache service). */
+  status: 'ok' | 'failed' | 'skipped' | 'unavailable'
   note?: string
 }
 

@@ -14,14 +14,18 @@ export interface Credentials {
 
 /**
  * Which registries to log in to and as whom: with registry-username/-password every distinct
- * registry of the images; without them ghcr.io with the actor and github-token when pushing.
+ * registry of the images; without them ghcr.io with the actor and github-token when pushing;
+ * none when the run gets no secrets (`secretsWithheld`: a fork's or Dependabot's pull request,
+ * whose credential inputs are empty or must not be used).
  * Pure; passwords are never part of the returned command.
  */
 export function loginTargets(
   registries: string[],
   creds: Credentials,
-  push: boolean
+  push: boolean,
+  secretsWithheld?: string
 ): { registry: string; username: string; password: string }[] {
+  if (secretsWithheld) return []
   if (creds.username || creds.password) {
     if (!creds.username || !creds.password) {
       throw new Error('registry-username and registry-password go together: one of them is empty')

@@ -157,8 +157,18 @@ export async function createSmokeNetwork(runId: string): Promise<string> {
   return name
 }
 
-/** Removes the smoke network (its containers are gone by then). Never throws. */
+/**
+ * Removes the smoke network, and first any container still on it (none after a finished stage;
+ * a server left running when the main step was cancelled, for the post step). Never throws.
+ */
 export async function removeSmokeNetwork(name: string): Promise<void> {
+  const left = await run('docker', ['ps', '-aq', '--filter', `network=${name}`], {
+    silent: true,
+    allowFailure: true
+  })
+  const ids = left.stdout.split('\n').filter(Boolean)
+  if (ids.length > 0)
+    await run('docker', ['rm', '--force', ...ids], { silent: true, allowFailure: true })
   const res = await run('docker', ['network', 'rm', name], { silent: true, allowFailure: true })
   if (res.exitCode === 0) core.saveState(SMOKE_NETWORK_STATE, '')
   else if (!/not found/i.test(res.stderr))

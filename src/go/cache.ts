@@ -3,6 +3,7 @@ import * as core from '@actions/core'
 import { createHash } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { goCacheUnavailableReason } from '../cacheService.js'
 import { run } from '../exec.js'
 import type { Plan } from '../plan/plan.js'
 
@@ -70,31 +71,27 @@ export async function sumHash(goDirs: string[]): Promise<string> {
   return hash.digest('hex').slice(0, 32)
 }
 
-/** Why the Actions cache cannot be used here, or undefined when it can. */
-export function cacheUnavailableReason(env: NodeJS.ProcessEnv): string | undefined {
-  if (!env['ACTIONS_RUNTIME_TOKEN']) return 'ACTIONS_RUNTIME_TOKEN is not set'
-  const v2 = (env['ACTIONS_CACHE_SERVICE_V2'] ?? '').toLowerCase() === 'true'
-  if (v2 && !env['ACTIONS_RESULTS_URL'])
-    return 'ACTIONS_CACHE_SERVICE_V2 is set but ACTIONS_RESULTS_URL is not'
-  if (!v2 && !env['ACTIONS_CACHE_URL'] && !env['ACTIONS_RESULTS_URL'])
-    return 'neither ACTIONS_CACHE_URL nor ACTIONS_RESULTS_URL is set'
-  return undefined
+/** What restoring the Go caches found. */
+export interface GoCacheRestore {
+  /** The exact key hit. */
+  hit: boolean
+  matchedKey?: string
+  key?: string
+  /** Why the cache service cannot be used here (then nothing was looked up). */
+  unavailable?: string
 }
 
 /**
  * Restores GOMODCACHE and GOCACHE. Returns whether the exact key hit. A cache service problem is
  * a warning, never a failure.
  */
-export async function restoreGoCache(
-  goDirs: string[],
-  config: string
-): Promise<{ hit: boolean; matchedKey?: string; key?: string }> {
-  const why = cacheUnavailableReason(process.env)
-  if (why || !cache.isFeatureAvailable()) {
-    core.warning(
-      `Go cache: the GitHub Actions cache is not available (${why ?? 'not supported here'}); Go starts cold`
-    )
-    return { hit: false }
+export async function restoreGoCache(goDirs: string[], config: string): Promise<GoCacheRestore> {
+  const why =
+    goCacheUnavailableReason(process.env) ??
+    (cache.isFeatureAvailable() ? undefined : '@actions/cache reports no cache service')
+  if (why) {
+    core.warning(`Go cache: the GitHub Actions cache is not available (${why}); Go starts cold`)
+    return { hit: false, unavailable: why }
   }
   const env = await run(
     'go',

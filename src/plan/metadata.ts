@@ -34,7 +34,15 @@ export interface Metadata {
   pushReason: string
   /** A pull request from a fork: never pushes. */
   fork: boolean
+  /**
+   * A pull request run triggered by Dependabot (github.actor `dependabot[bot]`): GitHub gives it
+   * a read-only token and no secrets, as to a fork's pull request.
+   */
+  dependabot: boolean
 }
+
+/** The actor of runs Dependabot triggers. */
+export const DEPENDABOT_ACTOR = 'dependabot[bot]'
 
 /** Facts from outside the payload that metadata needs; passed in to keep derivation pure. */
 export interface MetadataOptions {
@@ -81,6 +89,7 @@ export function deriveMetadata(ctx: GitHubContext, opts: MetadataOptions): Metad
   let pushReason: string
   let latestAuto = false
   let fork = false
+  let dependabot = false
 
   switch (ctx.eventName) {
     case 'release': {
@@ -157,13 +166,18 @@ export function deriveMetadata(ctx: GitHubContext, opts: MetadataOptions): Metad
     case 'pull_request':
     case 'pull_request_target': {
       const number = p.number ?? p.pull_request?.number
-      if (typeof number !== 'number')
+      if (number === undefined || number === null)
         throw new Error(`${ctx.eventName}: the payload has no pull request number`)
+      if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < 1)
+        throw new Error(
+          `${p.number !== undefined ? 'number' : 'pull_request.number'}: ${JSON.stringify(number)} is not a pull request number (a positive integer)`
+        )
       kind = 'pull_request'
       version = `pr-${number}`
       versionSource = `pull request #${number}`
       date = [fromGit()]
       fork = isFork(p)
+      dependabot = ctx.actor === DEPENDABOT_ACTOR
       pushReason = fork ? 'pull request from a fork' : 'pull request'
       break
     }
@@ -213,7 +227,8 @@ export function deriveMetadata(ctx: GitHubContext, opts: MetadataOptions): Metad
     latestAuto,
     pushAuto,
     pushReason,
-    fork
+    fork,
+    dependabot
   }
 }
 
@@ -255,10 +270,25 @@ export function toUtc(value: unknown): string | undefined {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z')
 }
 
+/** The range of dates an image may carry: the `date` output's format has a 4-digit year. */
+const FIRST_DATE = Date.UTC(1970, 0, 1)
+const LAST_DATE = Date.UTC(9999, 11, 31, 23, 59, 59)
+
+/**
+ * The first date given among the candidates (an absent one, `undefined` or `null`, is skipped).
+ * A date that is given but is not a date, or lies outside 1970..9999, is refused naming its field.
+ */
 function firstDate(candidates: [unknown, string][], now: Date): [string, string] {
   for (const [value, source] of candidates) {
+    if (value === undefined || value === null) continue
     const utc = toUtc(value)
-    if (utc) return [utc, source]
+    const ms = utc === undefined ? NaN : Date.parse(utc)
+    if (!(ms >= FIRST_DATE && ms <= LAST_DATE)) {
+      throw new Error(
+        `${source}: ${JSON.stringify(value)} is not a date between 1970-01-01 and 9999-12-31`
+      )
+    }
+    return [utc as string, source]
   }
   return [toUtc(now.toISOString()) as string, 'clock (no commit date known)']
 }

@@ -117,6 +117,11 @@ export interface Plan {
   images: PlannedImage[]
   push: boolean
   pushReason: string
+  /**
+   * Why this run gets no secrets (a pull request from a fork or by Dependabot), if it gets none:
+   * then it never pushes and never logs in to a registry.
+   */
+  secretsWithheld?: string
   latest: boolean
   latestReason: string
   dryRun: boolean
@@ -129,10 +134,10 @@ export interface Plan {
   registries: string[]
   /** Warnings to show (the plan itself never logs). */
   warnings: string[]
+  /** Notices to show (Dependabot, tag templates skipped). */
+  notices: string[]
   /** Warnings on Dockerfile lines. */
   fileWarnings: FileWarning[]
-  /** Notices to show (tag templates skipped). */
-  notices: string[]
   /** Every Go module directory the run uses (gate and runner builds), workspace-relative. */
   goModules: string[]
   /** The date as Unix seconds, for SOURCE_DATE_EPOCH. */
@@ -166,6 +171,10 @@ export interface PlanOptions {
   dockerfiles: Record<string, string | undefined>
   /** CGO_ENABLED of the job's environment, when set. */
   cgoEnabled?: string
+  /** Whether go-working-directory is a directory in the workspace (unknown when unset). */
+  goWorkingDirectoryExists?: boolean
+  /** Whether each image's own go-working-directory is a directory, by path (see imageGoDirs). */
+  goDirectoriesExist?: Record<string, boolean>
   /** Whether each `files` source exists, by workspace-relative path (see filesPaths). */
   files?: Record<string, boolean>
   /** A temporary directory of the job (RUNNER_TEMP), where files for images are staged. */
@@ -177,6 +186,11 @@ export function filesPaths(inputs: Inputs): string[] {
   return inputs.images.flatMap(img =>
     (img.files ?? []).map(f => path.join(imageGoDir(inputs, img), f.src))
   )
+}
+
+/** The go-working-directory of every image that sets its own, for the caller to check. */
+export function imageGoDirs(inputs: Inputs): string[] {
+  return unique(inputs.images.flatMap(img => img.goWorkingDirectory ?? []))
 }
 
 /** The Go module directory of an image: its own, else the go-working-directory input. */
@@ -225,16 +239,28 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
   const warnings: string[] = []
   const fileWarnings: FileWarning[] = []
 
+  const notices: string[] = []
+  const secretsWithheld = metadata.fork
+    ? 'pull request from a fork'
+    : metadata.dependabot
+      ? 'pull request by Dependabot'
+      : undefined
+  if (metadata.dependabot && !metadata.fork) {
+    notices.push(
+      "Dependabot pull request: GitHub gives it no secrets and a read-only token, so it is built and smoke-tested like a fork's pull request; nothing is pushed and no registry is logged in to"
+    )
+  }
+  if (!secretsWithheld) checkCredentialPair(inputs)
   let push: boolean
   let pushReason: string
   if (inputs.push === 'false') {
     push = false
     pushReason = 'push: false'
-  } else if (metadata.fork) {
+  } else if (secretsWithheld) {
     push = false
-    pushReason = 'pull request from a fork: nothing is pushed'
+    pushReason = `${secretsWithheld}: nothing is pushed`
     if (inputs.push === 'true') {
-      warnings.push('push: true is refused on a pull request from a fork; nothing is pushed')
+      warnings.push(`push: true is refused on a ${secretsWithheld}; nothing is pushed`)
     }
   } else if (inputs.push === 'true') {
     push = true
@@ -266,7 +292,6 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
   const source = ctx.repository ? `${ctx.serverUrl}/${ctx.repository}` : ''
   const repo = ctx.payload?.repository ?? {}
 
-  const notices: string[] = []
   const tagValues = {
     version: metadata.version,
     tag: metadata.tag,
@@ -415,6 +440,24 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
     }
   })
 
+  const goGate = goGatePlan(inputs, images, opts.cgoEnabled)
+  const goModules = unique([
+    ...goGate.workingDirectories.filter(() => goGate.enabled),
+    ...images.flatMap(i => (i.runnerBuild ? [i.runnerBuild.goDir] : []))
+  ])
+  if (goModules.includes(inputs.goWorkingDirectory) && opts.goWorkingDirectoryExists === false) {
+    throw new Error(
+      `go-working-directory: '${inputs.goWorkingDirectory}' is not a directory in the workspace`
+    )
+  }
+  for (const img of inputs.images) {
+    const dir = img.goWorkingDirectory
+    if (dir !== undefined && opts.goDirectoriesExist?.[dir] === false)
+      throw new Error(
+        `${img.origin}.go-working-directory: '${dir}' is not a directory in the workspace`
+      )
+  }
+
   const foreign = unique(images.flatMap(i => i.platforms)).filter(p => !isNativePlatform(p, runner))
   // What must run on a foreign platform: smoke tests, and RUN steps of target-platform stages.
   const mustRun = unique(
@@ -448,21 +491,19 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
     images,
     push,
     pushReason,
+    secretsWithheld,
     latest,
     latestReason,
     dryRun: inputs.dryRun,
     runnerPlatform: runner,
     qemu,
-    goGate: goGatePlan(inputs, images, opts.cgoEnabled),
+    goGate,
     cache: inputs.cache,
     registries: unique(images.flatMap(i => i.names.map(n => n.registry))),
     warnings,
-    fileWarnings,
     notices,
-    goModules: unique([
-      ...(inputs.goGate.length > 0 ? gateDirectories(inputs) : []),
-      ...images.flatMap(i => (i.runnerBuild ? [i.runnerBuild.goDir] : []))
-    ]),
+    fileWarnings,
+    goModules,
     sourceDateEpoch: Math.floor(Date.parse(metadata.date) / 1000)
   }
 }
@@ -521,4 +562,15 @@ function mergeBuildArgs(...groups: BuildArg[][]): BuildArg[] {
 
 function unique<T>(items: T[]): T[] {
   return [...new Set(items)]
+}
+
+/**
+ * registry-username and registry-password go together. Checked only when the run gets secrets:
+ * on a fork's or Dependabot's pull request a secret password is empty, and nothing logs in.
+ */
+function checkCredentialPair(inputs: Inputs): void {
+  if (inputs.registryUsername && !inputs.registryPassword)
+    throw new Error('registry-username: set without registry-password; give both or neither')
+  if (inputs.registryPassword && !inputs.registryUsername)
+    throw new Error('registry-password: set without registry-username; give both or neither')
 }

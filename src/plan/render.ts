@@ -4,7 +4,10 @@ import type { Plan } from './plan.js'
 export function renderPlanText(plan: Plan): string {
   const m = plan.metadata
   const rows: [string, string][] = [
-    ['event', `${m.event} (${m.kind}${m.fork ? ', fork' : ''})`],
+    [
+      'event',
+      `${m.event} (${m.kind}${m.fork ? ', fork' : ''}${m.dependabot ? ', Dependabot' : ''})`
+    ],
     ['version', `${m.version}  <- ${m.versionSource}`],
     ['commit', m.commit],
     ['date', `${m.date}  <- ${m.dateSource}`],
@@ -67,7 +70,7 @@ export function renderPlanMarkdown(plan: Plan): string {
     `| **version** | \`${md(m.version)}\` (${md(m.versionSource)}) |`,
     `| **commit** | \`${m.commit}\` |`,
     `| **date** | ${m.date} (${md(m.dateSource)}) |`,
-    `| **event** | ${md(m.event)} (${m.kind}${m.fork ? ', fork' : ''}) |`,
+    `| **event** | ${md(m.event)} (${m.kind}${m.fork ? ', fork' : ''}${m.dependabot ? ', Dependabot' : ''}) |`,
     `| **push** | ${plan.push ? 'yes' : 'no'} (${md(plan.pushReason)}) |`,
     `| **latest** | ${plan.latest ? 'yes' : 'no'} (${md(plan.latestReason)}) |`,
     ''

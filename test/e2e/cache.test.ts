@@ -616,9 +616,14 @@ describe('cache off or unavailable', () => {
           expect.arrayContaining([
             expect.stringMatching(/^build cache: off, ACTIONS_RUNTIME_TOKEN is not set/),
             expect.stringMatching(
-              /^Go cache: the GitHub Actions cache is not available \(ACTIONS_RUNTIME_TOKEN is not set\)/
+              /^Go cache: the GitHub Actions cache is not available \(ACTIONS_CACHE_URL is not set/
             )
           ])
+        )
+        // the stages table says so too, not "ok"
+        expect(stageStatus(r, 'Go cache')).toBe('unavailable')
+        expect(r.main.summary).toMatch(
+          /^\| Go cache \| unavailable \(ACTIONS_CACHE_URL is not set/m
         )
         expect(r.main.annotations.filter(a => a.command === 'error')).toEqual([])
         expect(buildCommands(r)).toHaveLength(1)

@@ -21,6 +21,13 @@ const IMAGES =
 
 let workspace = ''
 
+/** A fixture with its payload edited. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function withPayload(fx: EventFixture, edit: (p: Record<string, any>) => void): EventFixture {
+  edit(fx.payload)
+  return fx
+}
+
 function dryRun(fx: EventFixture, inputs: Record<string, string> = {}): Promise<ActionRun> {
   return runAction({
     workspace,
@@ -145,7 +152,12 @@ describe('dry run of the bundle, as the runner runs it', () => {
     const run = await runAction({
       workspace,
       ...release(),
-      inputs: { image: 'ghcr.io/a/b', 'dry-run': 'true', 'registry-password': 'p4ss-w0rd' },
+      inputs: {
+        image: 'ghcr.io/a/b',
+        'dry-run': 'true',
+        'registry-username': 'u',
+        'registry-password': 'p4ss-w0rd'
+      },
       githubToken: 'ghs_secrettoken123'
     })
     expect(run.main.masks).toEqual(expect.arrayContaining(['p4ss-w0rd', 'ghs_secrettoken123']))
@@ -212,6 +224,49 @@ describe('bad inputs fail first, naming the input', () => {
       release(),
       { images: '- name: a\n  dockerfile: nope/Dockerfile' },
       /^images\[0\]\.dockerfile: nope\/Dockerfile does not exist/
+    ],
+    // Passed the plan before issue 10.
+    [
+      'a username without a password',
+      release(),
+      { 'registry-username': 'octocat' },
+      /^registry-username: set without registry-password/
+    ],
+    [
+      'a go-working-directory that does not exist',
+      release(),
+      { 'go-working-directory': 'no/such/dir' },
+      /^go-working-directory: 'no\/such\/dir' is not a directory in the workspace/
+    ],
+    [
+      'a mapping where smoke-args are expected',
+      release(),
+      { images: '- name: a\n- name: b\n  smoke-args: {version: true}' },
+      /^images\[1\]\.smoke-args: expected a string or a list of strings, got a mapping/
+    ],
+    [
+      'a NUL byte in a list item',
+      release(),
+      { images: '- name: a\n  smoke-args: ["--version", "a\\0b"]' },
+      /^images\[0\]\.smoke-args\[1\]: .* U\+0000/
+    ],
+    [
+      'a context that looks like a flag',
+      release(),
+      { context: '--output=type=local,dest=/tmp' },
+      /^context: .* starts with '-'/
+    ],
+    [
+      'a release date beyond year 9999',
+      withPayload(release('v1.0.0'), p => (p.release.published_at = '+010000-01-01T00:00:00Z')),
+      {},
+      /^release\.published_at: .* is not a date between 1970-01-01 and 9999-12-31/
+    ],
+    [
+      'a pull request number that is not an integer',
+      withPayload(pullRequest(), p => (p.number = 1.5)),
+      {},
+      /^number: 1\.5 is not a pull request number/
     ]
   ])('%s', async (_name, fx, inputs, message) => {
     const run = await dryRun(fx, inputs)

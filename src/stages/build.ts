@@ -1,0 +1,63 @@
+import * as core from '@actions/core'
+import semver from 'semver'
+import { buildImage, readLoaded } from '../docker/build.js'
+import { buildCacheUnavailableReason, buildxCacheVersion } from '../cacheService.js'
+import { addBuilt } from './built.js'
+import { needs, type Stage } from './stage.js'
+import { smokes } from './smoke.js'
+
+/**
+ * Builds and loads every image; reading each loaded image back (docker save: its index and
+ * per-platform digests) starts at once and, when smoke tests run, is collected by that stage:
+ * both only read the engine's store, and the read is a per-platform cost.
+ */
+export const buildStage: Stage = {
+  name: 'Build',
+  applies: () => true,
+  async run(ctx) {
+    const engine = needs(ctx.engine, 'Engine')
+    const builder = needs(ctx.builder, 'Builder')
+    const cache = {
+      gha: ctx.plan.cache && buildCacheUsable(builder.buildkitVersion, engine.buildxVersion)
+    }
+    for (const image of ctx.plan.images) {
+      const loaded = await buildImage(image, {
+        builder: builder.name,
+        cache,
+        workspace: ctx.github.workspace,
+        sourceDateEpoch: ctx.plan.sourceDateEpoch
+      })
+      const read = readLoaded(loaded)
+      // awaited later; a later build's failure must not leave it an unhandled rejection
+      read.catch(() => undefined)
+      ctx.reads.push(read)
+    }
+    if (!smokes(ctx.plan)) addBuilt(ctx, await Promise.all(ctx.reads))
+  }
+}
+
+/**
+ * Whether the buildx `type=gha` cache can work, with a warning when it cannot: buildx drops a gha
+ * entry silently when the runtime env is missing, and old buildx/BuildKit speak only the v1
+ * protocol that GitHub no longer serves.
+ */
+export function buildCacheUsable(buildkitVersion: string, buildxVersion: string): boolean {
+  const why = buildCacheUnavailableReason(process.env)
+  if (why) {
+    core.warning(`build cache: off, ${why}`)
+    return false
+  }
+  if (buildxCacheVersion(process.env) === 2) {
+    const oldBuildx = semver.valid(buildxVersion) && semver.lt(buildxVersion, '0.21.0')
+    const oldBuildkit =
+      semver.valid(semver.coerce(buildkitVersion)) &&
+      semver.lt(semver.coerce(buildkitVersion) as semver.SemVer, '0.20.0')
+    if (oldBuildx || oldBuildkit) {
+      core.warning(
+        `build cache: the cache service is v2, but buildx ${buildxVersion} / BuildKit ${buildkitVersion || 'unknown'} speak only v1 ` +
+          '(v2 needs buildx >= 0.21 and BuildKit >= 0.20); on GitHub-hosted runners this cache will not work'
+      )
+    }
+  }
+  return true
+}

@@ -1,0 +1,73 @@
+import * as core from '@actions/core'
+import { setupBuilder } from '../docker/builder.js'
+import { inspectEngine } from '../docker/engine.js'
+import { login, loginTargets } from '../docker/login.js'
+import { setupQemu } from '../docker/qemu.js'
+import { needs, type Stage } from './stage.js'
+
+/** Asks the engine what it is; refuses the classic image store. */
+export const engineStage: Stage = {
+  name: 'Engine',
+  applies: () => true,
+  async run(ctx) {
+    const info = await inspectEngine()
+    core.info(
+      `Docker ${info.serverVersion}, buildx ${info.buildxVersion}, ${info.containerdStore ? 'containerd' : 'classic'} image store`
+    )
+    if (!info.containerdStore) {
+      throw new Error(
+        'the engine uses the classic image store, which cannot hold a multi-platform image to test before pushing; ' +
+          'enable the containerd image store ("features": {"containerd-snapshotter": true} in daemon.json, e.g. with docker/setup-docker-action\'s daemon-config; the default from Docker 29)'
+      )
+    }
+    ctx.engine = info
+  }
+}
+
+/** Registers binfmt handlers for the foreign platforms the plan runs. */
+export const qemuStage: Stage = {
+  name: 'QEMU',
+  applies: plan => plan.qemu.platforms.length > 0 || plan.qemu.reason,
+  async run(ctx) {
+    await setupQemu(ctx.plan.qemu.platforms)
+  }
+}
+
+/** Picks or creates the buildx builder. */
+export const builderStage: Stage = {
+  name: 'Builder',
+  applies: () => true,
+  async run(ctx) {
+    const b = await setupBuilder(needs(ctx.engine, 'Engine'), ctx.github.runId)
+    const unsupported = ctx.plan.images
+      .flatMap(i => i.platforms)
+      .filter(p => b.platforms.length > 0 && !b.platforms.includes(p))
+    if (unsupported.length > 0) {
+      core.info(
+        `builder ${b.name} lists no ${[...new Set(unsupported)].join(', ')}: only stages on $BUILDPLATFORM can build them`
+      )
+    }
+    ctx.builder = b
+  }
+}
+
+/** `docker login` to the registries that need it (passwords on stdin). */
+export const loginStage: Stage = {
+  name: 'Login',
+  applies(plan, ctx) {
+    ctx.logins = loginTargets(
+      plan.registries,
+      {
+        username: ctx.inputs.registryUsername,
+        password: ctx.inputs.registryPassword,
+        actor: ctx.github.actor,
+        githubToken: ctx.inputs.githubToken
+      },
+      plan.push,
+      plan.secretsWithheld
+    )
+    if (plan.secretsWithheld) return `${plan.secretsWithheld}: no secrets`
+    return ctx.logins.length > 0 || 'no credentials needed'
+  },
+  run: ctx => login(ctx.logins)
+}
