@@ -384,6 +384,26 @@ describe('labels and outputs', () => {
     expect(Object.keys(labels)).not.toContain('org.opencontainers.image.description')
   })
 
+  it('keeps labels on one line: a description with newlines, a licence that is no SPDX id', () => {
+    const fx = release('v1.2.3')
+    fx.payload.repository.description =
+      'Tool\r\norg.opencontainers.image.version=9.9.9\n::warning::x\u2028y\u0000'
+    fx.payload.repository.license = { spdx_id: 'MIT\n::error::x' }
+    const plan = buildPlan(inputsFor({ image: 'a' }), contextOf(fx), opts)
+    expect(plan.images[0].labels['org.opencontainers.image.description']).toBe(
+      'Tool org.opencontainers.image.version=9.9.9 ::warning::x y'
+    )
+    expect(plan.images[0].labels['org.opencontainers.image.licenses']).toBeUndefined()
+    const labels = computeOutputs(plan, emptyResults()).labels.split('\n')
+    expect(labels.filter(l => l.startsWith('org.opencontainers.image.version='))).toEqual([
+      'org.opencontainers.image.version=1.2.3'
+    ])
+    // the plan prints every value on its own row, escaped
+    const text = renderPlanText(plan)
+    expect(text.split(/\r\n|\r|\n/).filter(l => /^\s*(::|##\[)/.test(l))).toEqual([])
+    expect(renderPlanMarkdown(plan)).not.toMatch(/[\r\u0000]/)
+  })
+
   it('computes the outputs of a dry run', () => {
     const plan = buildPlan(
       inputsFor({ images: '- ghcr.io/acme/cli\n- ghcr.io/acme/web', 'dry-run': 'true' }),

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { controlCharProblem } from './inputSchema.js'
 
 /** The GitHub context the action works from, as the runner hands it over. */
 export interface GitHubContext {
@@ -33,16 +34,31 @@ export function readContext(env: NodeJS.ProcessEnv): GitHubContext {
       )
     }
   }
+  const v = (name: string): string => oneLineEnv(env, name)
+  const repository = v('GITHUB_REPOSITORY')
+  if (repository && !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repository))
+    throw new Error(`GITHUB_REPOSITORY: '${repository}' is not owner/name`)
+  const serverUrl = (v('GITHUB_SERVER_URL') || 'https://github.com').replace(/\/+$/, '')
+  if (!/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(serverUrl))
+    throw new Error(`GITHUB_SERVER_URL: '${serverUrl}' is not an http(s) URL`)
   return {
-    eventName: env['GITHUB_EVENT_NAME'] ?? '',
+    eventName: v('GITHUB_EVENT_NAME'),
     payload,
-    sha: env['GITHUB_SHA'] ?? '',
-    ref: env['GITHUB_REF'] ?? '',
-    repository: env['GITHUB_REPOSITORY'] ?? '',
-    serverUrl: (env['GITHUB_SERVER_URL'] || 'https://github.com').replace(/\/+$/, ''),
-    actor: env['GITHUB_ACTOR'] ?? '',
-    workspace: env['GITHUB_WORKSPACE'] || process.cwd(),
-    runId: env['GITHUB_RUN_ID'] ?? '',
-    runnerArch: env['RUNNER_ARCH'] ?? ''
+    sha: v('GITHUB_SHA'),
+    ref: v('GITHUB_REF'),
+    repository,
+    serverUrl,
+    actor: v('GITHUB_ACTOR'),
+    workspace: v('GITHUB_WORKSPACE') || process.cwd(),
+    runId: v('GITHUB_RUN_ID'),
+    runnerArch: v('RUNNER_ARCH')
   }
+}
+
+/** A variable of the runner's environment, refused when it holds a control character. */
+function oneLineEnv(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name] ?? ''
+  const problem = controlCharProblem(value)
+  if (problem) throw new Error(`${name}: ${JSON.stringify(value)} ${problem}`)
+  return value
 }

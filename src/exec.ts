@@ -5,6 +5,8 @@ export interface ExecResult {
   exitCode: number
   stdout: string
   stderr: string
+  /** The command was stopped at its timeoutSeconds. */
+  timedOut?: boolean
 }
 
 /** Options of run(). */
@@ -20,6 +22,11 @@ export interface RunOptions {
   /** Called with every chunk of stdout and stderr as it arrives (to act on output while the
    * command runs). */
   onOutput?: (chunk: string) => void
+  /**
+   * Stop the command after this many seconds (coreutils `timeout`, then SIGKILL 10 s later): for
+   * commands that talk to a registry or the daemon and could otherwise hang the run.
+   */
+  timeoutSeconds?: number
 }
 
 /**
@@ -33,7 +40,9 @@ export async function run(
 ): Promise<ExecResult> {
   let stdout = ''
   let stderr = ''
-  const exitCode = await exec.exec(command, args, {
+  const limited = opts.timeoutSeconds !== undefined
+  const argv = limited ? ['--kill-after=10', String(opts.timeoutSeconds), command, ...args] : args
+  const exitCode = await exec.exec(limited ? 'timeout' : command, argv, {
     cwd: opts.cwd,
     env: opts.env ? { ...(process.env as Record<string, string>), ...opts.env } : undefined,
     input: opts.input === undefined ? undefined : Buffer.from(opts.input),
@@ -50,11 +59,18 @@ export async function run(
       }
     }
   })
+  // coreutils timeout: 124 when it stopped the command, 137 when it had to kill it
+  const timedOut = limited && (exitCode === 124 || exitCode === 137)
+  if (timedOut && !opts.allowFailure) {
+    throw new Error(
+      `${command} ${args[0] ?? ''} did not finish in ${opts.timeoutSeconds} s and was stopped`
+    )
+  }
   if (exitCode !== 0 && !opts.allowFailure) {
     const detail = (stderr.trim() || stdout.trim()).split('\n').slice(-20).join('\n')
     throw new Error(
       `${command} ${args[0] ?? ''} failed with exit code ${exitCode}${detail ? `:\n${detail}` : ''}`
     )
   }
-  return { exitCode, stdout, stderr }
+  return { exitCode, stdout, stderr, timedOut }
 }

@@ -30,6 +30,7 @@ import {
   parseUser,
   parseWorkspaceDir
 } from './inputValues.js'
+import { DEFAULT_REGISTRY_TIMEOUT_S } from './registry/client.js'
 import { splitArgs, splitList } from './util/lists.js'
 
 /** `auto`, `true` or `false`. */
@@ -133,6 +134,21 @@ function bool(name: string): z.ZodType<boolean, string> {
   })
 }
 
+/** A whole number of seconds in [min, max]; `fallback` when the input is empty. */
+function seconds(
+  name: string,
+  min: number,
+  max: number,
+  fallback: number
+): z.ZodType<number, string> {
+  return z.string().transform((raw, ctx) => {
+    if (raw === '') return fallback
+    const n = Number(raw)
+    if (/^\d+$/.test(raw) && n >= min && n <= max) return n
+    return named(ctx, `${name}: '${raw}' is not a whole number of seconds from ${min} to ${max}`)
+  })
+}
+
 /** Items of a list input (newlines and commas), each one line of text. */
 function checkedItems(name: string, items: string[]): string[] {
   items.forEach((item, i) => {
@@ -204,6 +220,8 @@ export const INPUT_SHAPE = {
     ),
   'smoke-platforms': choice('smoke-platforms', ['all', 'native'] as const),
   qemu: tristate('qemu'),
+  /** Seconds a registry request of the push may go without progress (then retried). */
+  'registry-timeout': seconds('registry-timeout', 1, 3600, DEFAULT_REGISTRY_TIMEOUT_S),
   'registry-username': text('registry-username'),
   'registry-password': text('registry-password', { secret: true }),
   'github-token': text('github-token', { secret: true })

@@ -38,6 +38,7 @@ export function computeOutputs(plan: Plan, results: Results): Record<string, str
         smoke: img.smoke,
         digest: r?.digest,
         pushedTags: r?.pushedTags ?? [],
+        tagResults: r?.tags ?? [],
         latestNote: r?.latestNote,
         platformResults: r?.platforms ?? []
       }

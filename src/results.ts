@@ -16,14 +16,29 @@ export interface SmokeResult {
   ms: number
 }
 
+/** What happened to one tag of one image. */
+export interface TagResult {
+  /** The full reference, `<name>:<tag>`. */
+  ref: string
+  /**
+   * `pushed`: the tag points at the tested index, verified. `kept`: a floating tag left where it
+   * was (a newer release holds it). `failed`: its push failed. `not pushed`: not reached.
+   */
+  status: 'pushed' | 'kept' | 'failed' | 'not pushed'
+  /** Why, when it is not simply pushed. */
+  note?: string
+}
+
 /** What happened to one image. */
 export interface ImageResult {
   name: string
   /** Digest of the image index (the multi-platform manifest list). */
   digest?: string
   platforms: PlatformResult[]
-  /** Tags that were pushed. */
+  /** Tags that were pushed (verified on the tested index). */
   pushedTags: string[]
+  /** Every tag the push was to write and what happened to it (set by the Push stage). */
+  tags?: TagResult[]
   /** Why `latest` was left where it was, if it was. */
   latestNote?: string
 }

@@ -1,4 +1,6 @@
 import type { Plan, PlannedImage } from './plan/plan.js'
+import { md } from './plan/render.js'
+import { oneLine } from './util/text.js'
 import type { Results } from './results.js'
 
 /** The results part of the job summary: digests, sizes, smoke results and stage times. */
@@ -23,7 +25,11 @@ export function renderResultsMarkdown(plan: Plan, results: Results): string {
           `| | ${p.platform} | \`${p.digest ?? '-'}\` | ${p.size === undefined ? '-' : formatBytes(p.size)} | ${smoke} |`
         )
       }
-      if (img.latestNote) out.push(`| | | ${img.latestNote} | | |`)
+      for (const t of img.tags ?? []) {
+        if (t.status === 'pushed') continue
+        out.push(`| | tag \`${md(t.ref)}\` | ${t.status}${t.note ? `: ${md(t.note)}` : ''} | | |`)
+      }
+      if (img.latestNote && !img.tags?.length) out.push(`| | | ${md(img.latestNote)} | | |`)
     }
     out.push('')
   }
@@ -31,7 +37,7 @@ export function renderResultsMarkdown(plan: Plan, results: Results): string {
     out.push('### Stages', '', '| stage | status | time |', '|---|---|---|')
     for (const s of results.stages) {
       out.push(
-        `| ${s.stage} | ${s.status}${s.note ? ` (${s.note})` : ''} | ${(s.ms / 1000).toFixed(1)} s |`
+        `| ${s.stage} | ${s.status}${s.note ? ` (${md(s.note)})` : ''} | ${(s.ms / 1000).toFixed(1)} s |`
       )
     }
     out.push('')
@@ -39,7 +45,7 @@ export function renderResultsMarkdown(plan: Plan, results: Results): string {
   const first = plan.images[0]
   if (results.pushed && first) {
     const passed = results.images.find(r => r.name === first.name)?.platforms.some(p => p.smoke?.ok)
-    out.push('Run it:', '', '```', ...runIt(first, passed === true), '```')
+    out.push('Run it:', '', '```', ...runIt(first, passed === true).map(oneLine), '```')
   }
   return out.join('\n')
 }

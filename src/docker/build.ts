@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { run } from '../exec.js'
 import type { PlannedImage } from '../plan/plan.js'
 import { buildCommand, type CacheWiring } from './buildArgs.js'
-import { localImage, type PlatformManifest } from './image.js'
+import { readLayout, saveLayout, type PlatformManifest } from './image.js'
 
 /** One built (and loaded) image. */
 export interface BuiltImage {
@@ -13,6 +13,11 @@ export interface BuiltImage {
   /** Index digest in the engine's store. */
   digest: string
   manifests: PlatformManifest[]
+  /**
+   * The image saved from the engine as an OCI layout directory (docker save), kept for the push:
+   * its bytes are what was tested. Undefined when nothing will be pushed.
+   */
+  layout?: string
 }
 
 /** A finished `buildx build --load`: the image and the index digest buildx reported. */
@@ -55,11 +60,19 @@ export async function buildImage(
 
 /**
  * Reads back the index and per-platform digests of a loaded image: what will be tested and
- * pushed. Checks them against what buildx reported and the planned platforms.
+ * pushed. Checks them against what buildx reported and the planned platforms. The image is saved
+ * by the digest buildx reported (never by a local tag another run could re-point); with `keep`,
+ * the saved layout stays for the push.
  */
-export async function readLoaded(loaded: LoadedImage): Promise<BuiltImage> {
+export async function readLoaded(loaded: LoadedImage, keep = false): Promise<BuiltImage> {
   const { image } = loaded
-  const local = await localImage(image.versionTag)
+  const layout = await saveLayout(loaded.reportedDigest ?? image.versionTag)
+  let local: Awaited<ReturnType<typeof readLayout>>
+  try {
+    local = await readLayout(layout)
+  } finally {
+    if (!keep) await rm(layout, { recursive: true, force: true })
+  }
   const built = loaded.reportedDigest ?? local.digest
   if (built !== local.digest) {
     throw new Error(
@@ -73,5 +86,10 @@ export async function readLoaded(loaded: LoadedImage): Promise<BuiltImage> {
   core.info(
     `${image.name}: ${local.digest} (${local.manifests.map(m => `${m.platform} ${m.digest.slice(7, 19)}`).join(', ')})`
   )
-  return { image, digest: local.digest, manifests: local.manifests }
+  return {
+    image,
+    digest: local.digest,
+    manifests: local.manifests,
+    layout: keep ? layout : undefined
+  }
 }

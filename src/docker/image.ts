@@ -2,7 +2,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { run } from '../exec.js'
-import { retryTransient, transientRegistryError } from './retry.js'
 
 /** One platform's manifest in an image index. */
 export interface PlatformManifest {
@@ -12,7 +11,8 @@ export interface PlatformManifest {
   size: number
 }
 
-interface Descriptor {
+/** An OCI content descriptor. */
+export interface Descriptor {
   mediaType?: string
   digest: string
   size: number
@@ -50,70 +50,89 @@ export async function indexManifests(
   return out
 }
 
+/** How long `docker save` of one image may take. */
+const SAVE_TIMEOUT_S = 900
+
+/**
+ * `docker save` of an image into a fresh OCI layout directory (the tar is unpacked and removed).
+ * By image ID (the index digest) where known, so a concurrent run that re-points a local tag
+ * cannot swap the image.
+ */
+export async function saveLayout(ref: string): Promise<string> {
+  const base = process.env['RUNNER_TEMP'] || tmpdir()
+  const dir = await mkdtemp(join(base, 'gia-save-'))
+  try {
+    await run('docker', ['save', '--output', join(dir, 'image.tar'), ref], {
+      silent: true,
+      timeoutSeconds: SAVE_TIMEOUT_S
+    })
+    await run('tar', ['-xf', join(dir, 'image.tar'), '-C', dir], { silent: true })
+    await rm(join(dir, 'image.tar'))
+    return dir
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true })
+    throw e
+  }
+}
+
+/** The path of a blob in an OCI layout. */
+export function blobPath(layout: string, digest: string): string {
+  return join(layout, 'blobs', ...digest.split(':'))
+}
+
+/** The image of an OCI layout written by docker save: its top descriptor (index or manifest). */
+export async function layoutRoot(layout: string): Promise<Descriptor> {
+  // docker save wraps the image's own index in a top-level index.json; unwrap it.
+  const top = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as {
+    manifests: Descriptor[]
+  }
+  const d = top.manifests[0]
+  if (!d) throw new Error(`${layout}: the saved image has no manifest`)
+  return d
+}
+
+/** Whether a media type is an image index (OCI) or manifest list (Docker). */
+export function isIndexType(mediaType: string | undefined): boolean {
+  return !!mediaType && (mediaType.includes('manifest.list') || mediaType.includes('image.index'))
+}
+
+/**
+ * The index digest and per-platform manifests of an image saved to an OCI layout: exactly what
+ * `docker run --platform` runs and what the push sends.
+ */
+export async function readLayout(
+  layout: string
+): Promise<{ digest: string; manifests: PlatformManifest[] }> {
+  const blob = (digest: string): Promise<string> => readFile(blobPath(layout, digest), 'utf8')
+  const d = await layoutRoot(layout)
+  if (isIndexType(d.mediaType)) {
+    return { digest: d.digest, manifests: await indexManifests(await blob(d.digest), blob) }
+  }
+  // A single-platform image: one manifest, its platform in the config.
+  const manifest = JSON.parse(await blob(d.digest)) as { config: Descriptor }
+  const config = JSON.parse(await blob(manifest.config.digest)) as {
+    os: string
+    architecture: string
+    variant?: string
+  }
+  const platform = { os: config.os, architecture: config.architecture, variant: config.variant }
+  return {
+    digest: d.digest,
+    manifests: await indexManifests(JSON.stringify({ manifests: [{ ...d, platform }] }), blob)
+  }
+}
+
 /**
  * The index digest and per-platform manifests of an image in the engine's (containerd) store,
- * read from `docker save` (an OCI layout): exactly what `docker run --platform` runs and what
- * `docker push` sends.
+ * read from `docker save`.
  */
 export async function localImage(
   ref: string
 ): Promise<{ digest: string; manifests: PlatformManifest[] }> {
-  const dir = await mkdtemp(join(tmpdir(), 'gia-save-'))
+  const dir = await saveLayout(ref)
   try {
-    await run('docker', ['save', '--output', join(dir, 'image.tar'), ref], { silent: true })
-    await run('tar', ['-xf', join(dir, 'image.tar'), '-C', dir], { silent: true })
-    const blob = (digest: string): Promise<string> =>
-      readFile(join(dir, 'blobs', ...digest.split(':')), 'utf8')
-    // docker save wraps the image's own index in a top-level index.json; unwrap it.
-    const top = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as {
-      manifests: Descriptor[]
-    }
-    const d = top.manifests[0]
-    if (!d) throw new Error(`docker save ${ref}: no manifest`)
-    if (d.mediaType?.includes('manifest.list') || d.mediaType?.includes('image.index')) {
-      return { digest: d.digest, manifests: await indexManifests(await blob(d.digest), blob) }
-    }
-    // A single-platform image: one manifest, its platform in the config.
-    const manifest = JSON.parse(await blob(d.digest)) as { config: Descriptor }
-    const config = JSON.parse(await blob(manifest.config.digest)) as {
-      os: string
-      architecture: string
-      variant?: string
-    }
-    const platform = { os: config.os, architecture: config.architecture, variant: config.variant }
-    return {
-      digest: d.digest,
-      manifests: await indexManifests(JSON.stringify({ manifests: [{ ...d, platform }] }), blob)
-    }
+    return await readLayout(dir)
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
-}
-
-/** The labels of a remote image (of its first platform), or undefined when it does not exist. */
-export async function remoteLabels(ref: string): Promise<Record<string, string> | undefined> {
-  const res = await retryTransient(`inspecting ${ref}`, async () => {
-    const r = await run(
-      'docker',
-      ['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Image}}'],
-      { silent: true, allowFailure: true }
-    )
-    // a server error is retried, and never taken for "no such tag"
-    if (r.exitCode !== 0 && transientRegistryError(r.stderr)) throw new Error(r.stderr.trim())
-    return r
-  })
-  if (res.exitCode !== 0) {
-    if (/not found|manifest unknown|404 Not Found/i.test(res.stderr)) return undefined
-    throw new Error(`cannot inspect ${ref} in its registry: ${res.stderr.trim().split('\n').pop()}`)
-  }
-  const parsed = JSON.parse(res.stdout) as Record<
-    string,
-    { config?: { Labels?: Record<string, string> } }
-  > & {
-    config?: { Labels?: Record<string, string> }
-  }
-  if (parsed.config) return parsed.config.Labels ?? {}
-  const first = Object.values(parsed)[0] as
-    { config?: { Labels?: Record<string, string> } } | undefined
-  return first?.config?.Labels ?? {}
 }

@@ -110,7 +110,7 @@ export function deriveMetadata(ctx: GitHubContext, opts: MetadataOptions): Metad
       pushAuto = RELEASE_ACTIONS.includes(action) && release.draft !== true
       pushReason = pushAuto
         ? `release ${action}`
-        : `release '${action}' is not published, released or prereleased`
+        : `release ${JSON.stringify(action)} is not published, released or prereleased`
       latestAuto = release.prerelease !== true && release.draft !== true
       break
     }

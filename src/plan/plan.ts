@@ -3,9 +3,11 @@ import type { GitHubContext } from '../context.js'
 import type { BuildArg, Inputs, Tristate } from '../inputs.js'
 import type { FileCopy, GoGateStep, SmokeHttp } from '../inputValues.js'
 import { DEFAULT_TAGS, DEFAULT_TAGS_NOT_RELEASE, planTags } from './tags.js'
+import { labelText } from '../util/text.js'
 import { deriveMetadata, type Metadata } from './metadata.js'
 import { parseDockerfile, targetPlatformRuns } from './dockerfile.js'
 import { isNativePlatform, runnerPlatform } from './platforms.js'
+import { floatingRange, type PublishTarget } from './publish.js'
 import {
   DEFAULT_BASE_IMAGE,
   DEFAULT_LDFLAGS,
@@ -74,6 +76,8 @@ export interface PlannedImage {
   tags: string[]
   /** The version tag (`<name>:<version>`): built, loaded and smoke-tested under this name. */
   versionTag: string
+  /** Per repository name: the version tags and the floating tags to publish, in order. */
+  publish: PublishTarget[]
   labels: Record<string, string>
   /** VERSION, COMMIT, DATE, then the action's and the image's build args. */
   buildArgs: BuildArg[]
@@ -328,11 +332,17 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
       labels['org.opencontainers.image.source'] = source
       labels['org.opencontainers.image.url'] = source
     }
-    if (typeof repo.description === 'string' && repo.description.trim() !== '') {
-      labels['org.opencontainers.image.description'] = repo.description.trim()
-    }
+    // Labels are single-line: a description's newlines become spaces (a newline forged a second
+    // `org.opencontainers.image.version=` line in the `labels` output); a licence that is not an
+    // SPDX identifier is left out.
+    const description = typeof repo.description === 'string' ? labelText(repo.description) : ''
+    if (description !== '') labels['org.opencontainers.image.description'] = description
     const spdx = repo.license?.spdx_id
-    if (typeof spdx === 'string' && spdx !== '' && spdx !== 'NOASSERTION') {
+    if (
+      typeof spdx === 'string' &&
+      /^[A-Za-z0-9][A-Za-z0-9.+-]*$/.test(spdx) &&
+      spdx !== 'NOASSERTION'
+    ) {
       labels['org.opencontainers.image.licenses'] = spdx
     }
 
@@ -422,6 +432,15 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
       platforms,
       tags,
       versionTag,
+      publish: names.map(n => ({
+        name: n.name,
+        versionTags: planned.exact,
+        floating: planned.floating.map(tag => ({
+          tag,
+          version: metadata.version,
+          range: floatingRange(tag)
+        }))
+      })),
       labels,
       buildArgs: mergeBuildArgs(commonArgs, inputs.buildArgs, img.buildArgs),
       target: img.target,

@@ -1,9 +1,10 @@
+import { oneLine } from '../util/text.js'
 import type { Plan } from './plan.js'
 
 /** The plan as aligned text for the log. */
 export function renderPlanText(plan: Plan): string {
   const m = plan.metadata
-  const rows: [string, string][] = [
+  const rows: Row[] = [
     [
       'event',
       `${m.event} (${m.kind}${m.fork ? ', fork' : ''}${m.dependabot ? ', Dependabot' : ''})`
@@ -31,7 +32,7 @@ export function renderPlanText(plan: Plan): string {
   ]
   const lines = table(rows)
   for (const img of plan.images) {
-    lines.push('', `image ${img.name} (${img.origin})`)
+    lines.push('', oneLine(`image ${img.name} (${img.origin})`))
     lines.push(
       ...table([
         [
@@ -39,14 +40,9 @@ export function renderPlanText(plan: Plan): string {
           `${img.dockerfile} (context ${img.context}${img.target ? `, target ${img.target}` : ''})`
         ],
         ['platforms', img.platforms.join(', ')],
-        ['tags', img.tags.join('\n')],
-        ['build args', img.buildArgs.map(a => `${a.key}=${a.value}`).join('\n')],
-        [
-          'labels',
-          Object.entries(img.labels)
-            .map(([k, v]) => `${k}=${v}`)
-            .join('\n')
-        ],
+        ['tags', img.tags],
+        ['build args', img.buildArgs.map(a => `${a.key}=${a.value}`)],
+        ['labels', Object.entries(img.labels).map(([k, v]) => `${k}=${v}`)],
         ['cache scope', img.cacheScope],
         [
           'smoke test',
@@ -99,13 +95,24 @@ function gateSteps(plan: Plan): string {
   return plan.goGate.steps.map(s => names[s]).join(', ')
 }
 
-function table(rows: [string, string][]): string[] {
+/** A row of the plan table: a value, or a list shown one item a line. */
+type Row = [string, string | string[]]
+
+/**
+ * Aligned `key  value` lines. Every value is data (inputs, event fields) and is printed on its
+ * own line(s) only as the table puts it: control characters are escaped (oneLine), so no value
+ * starts a line of its own that the runner could read as a workflow command.
+ */
+function table(rows: Row[]): string[] {
   const width = Math.max(...rows.map(([k]) => k.length))
   return rows.flatMap(([k, v]) =>
-    v.split('\n').map((line, i) => `${(i === 0 ? k : '').padEnd(width)}  ${line}`)
+    (Array.isArray(v) ? v : [v]).map(
+      (line, i) => `${(i === 0 ? k : '').padEnd(width)}  ${oneLine(line)}`
+    )
   )
 }
 
-function md(text: string): string {
-  return text.replace(/[|`<>]/g, c => `\\${c}`)
+/** Data in a Markdown table cell: one line, and no character that ends the cell or code span. */
+export function md(text: string): string {
+  return oneLine(text).replace(/[|`<>]/g, c => `\\${c}`)
 }

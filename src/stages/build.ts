@@ -27,7 +27,7 @@ export const buildStage: Stage = {
         workspace: ctx.github.workspace,
         sourceDateEpoch: ctx.plan.sourceDateEpoch
       })
-      const read = readLoaded(loaded)
+      const read = readLoaded(loaded, ctx.plan.push)
       // awaited later; a later build's failure must not leave it an unhandled rejection
       read.catch(() => undefined)
       ctx.reads.push(read)

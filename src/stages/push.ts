@@ -1,18 +1,18 @@
 import { pushAll } from '../docker/push.js'
-import type { ImageResult } from '../results.js'
 import type { Stage } from './stage.js'
 
-/** Pushes every tag of every image, `latest` last; records what was pushed. */
+/**
+ * Publishes every image by digest, then its version tags, then floating tags (see pushAll);
+ * records each tag's outcome.
+ */
 export const pushStage: Stage = {
   name: 'Push',
   applies: plan => plan.push || plan.pushReason,
   async run(ctx) {
-    const pushed = await pushAll(ctx.built, ctx.plan.metadata.version)
-    for (const p of pushed) {
-      const r = ctx.results.images.find(x => x.name === p.name) as ImageResult
-      r.pushedTags = p.pushedTags
-      r.latestNote = p.latestNote
-    }
+    // writes each tag's outcome into the results as it goes: a failure still reports it
+    await pushAll(ctx.built, ctx.results.images, {
+      timeoutMs: ctx.inputs.registryTimeout * 1000
+    })
     ctx.results.pushed = true
   }
 }

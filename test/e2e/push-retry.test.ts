@@ -1,169 +1,367 @@
 /**
- * Pushing through a registry that fails the way the CNCF registry's filesystem driver does under
- * Docker 26's concurrent per-platform PUTs: `HEAD /v2/<repo>/manifests/<tag>` answered with 500
- * ("invalid checksum digest format"). A small proxy in front of the real registry on 127.0.0.1:5000
- * injects the failure; everything else is forwarded untouched, so the engine, buildx and the real
- * registry do the work.
+ * Registry faults, for real: a fault-injecting proxy (test/registry-proxy) in front of the real
+ * registry on 127.0.0.1:5000 answers scripted requests with 5xx, 429 + Retry-After, connection
+ * resets, stalls and holds; everything else reaches the registry. The image is a tiny two-platform
+ * one (FROM scratch, one file): the engine builds it once and serves it from its cache after, so
+ * each case costs a push, not a build. Every case ends with the same invariants
+ * (test/registry-proxy/check.ts): every tag on the tested index, floating tags only when every
+ * version tag is in, outputs that say exactly what the registry holds.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { createServer, request, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { runAction, type ActionRun } from '../harness/runner.js'
 import { release } from '../fixtures/events.js'
-import {
-  exampleWorkspace,
-  registryTags,
-  remoteIndex,
-  removeImages,
-  requireBench,
-  tagsOf,
-  uniqueRepo
-} from './bench.js'
+import { authRegistry, removeImages, requireBench, tagsOf, uniqueRepo } from './bench.js'
+import { startRegistryProxy, type RegistryProxy } from '../registry-proxy/proxy.js'
+import { imagesOf, inconsistencies, registryState } from '../registry-proxy/check.js'
 
 const MINUTES = 60_000
 
-interface FaultyRegistry {
-  host: string
-  /** The requests answered with the injected 500, as `METHOD path`. */
-  injected: string[]
-  close(): Promise<void>
+/** A workspace with a two-platform image that builds in a second from the engine's cache. */
+function tinyWorkspace(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gia-ws-tiny-'))
+  writeFileSync(join(dir, 'Dockerfile'), 'FROM scratch\nCOPY hello.txt /hello.txt\n')
+  writeFileSync(join(dir, 'hello.txt'), 'hello\n')
+  return dir
 }
+const workspace = tinyWorkspace()
 
-/**
- * A proxy to 127.0.0.1:5000 that answers the first `failures[tag]` HEAD requests for the manifest
- * `<tag>` with the registry's own 500 body. The Host header is forwarded unchanged, so the
- * registry's upload Locations point back at the proxy.
- */
-async function faultyRegistry(failures: Record<string, number>): Promise<FaultyRegistry> {
-  const injected: string[] = []
-  const left = { ...failures }
-  const server: Server = createServer((req, res) => {
-    const url = req.url ?? '/'
-    const tag = /\/manifests\/([^/]+)$/.exec(url)?.[1]
-    if (req.method === 'HEAD' && tag !== undefined && (left[tag] ?? 0) > 0) {
-      left[tag]--
-      injected.push(`${req.method} ${url}`)
-      res.writeHead(500, { 'Content-Type': 'application/json; charset=utf-8' })
-      res.end(
-        JSON.stringify({
-          errors: [
-            { code: 'UNKNOWN', message: 'unknown error', detail: 'invalid checksum digest format' }
-          ]
-        })
-      )
-      return
-    }
-    const upstream = request(
-      { host: '127.0.0.1', port: 5000, method: req.method, path: url, headers: req.headers },
-      up => {
-        res.writeHead(up.statusCode ?? 502, up.headers)
-        up.pipe(res)
-      }
-    )
-    upstream.on('error', e => res.destroy(e))
-    req.pipe(upstream)
-  })
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  return {
-    host: `127.0.0.1:${port}`,
-    injected,
-    close: () =>
-      new Promise<void>(resolve => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      })
-  }
-}
-
-function publish(image: string): Promise<ActionRun> {
+/** Publishes release `version` of the images (full names) through whatever host they name. */
+function publish(
+  names: string[],
+  version: string,
+  inputs: Record<string, string> = {},
+  timeoutMs = 5 * MINUTES
+): Promise<ActionRun> {
   return runAction({
-    ...release('v1.2.3'),
-    workspace: exampleWorkspace('hello'),
+    ...release(`v${version}`),
+    workspace,
+    timeoutMs,
     inputs: {
-      image,
-      dockerfile: 'cmd/hello-cli/Dockerfile',
+      ...(names.length === 1
+        ? { image: names[0] }
+        : { images: names.map(n => `- name: ${n}`).join('\n') }),
+      dockerfile: 'Dockerfile',
       platforms: 'linux/amd64,linux/arm64',
+      'smoke-test': 'false',
+      'go-gate': 'false',
       cache: 'false',
-      'go-gate': 'false'
+      'registry-timeout': '3',
+      ...inputs
     }
   })
 }
 
 const annotations = (r: ActionRun, kind: string): string[] =>
   r.main.annotations.filter(a => a.command === kind).map(a => a.message)
+const digestOf = (r: ActionRun, name: string): string =>
+  (JSON.parse(r.main.outputs['digests'] ?? '{}') as Record<string, string>)[name]
+const statusOf = (r: ActionRun, ref: string): string | undefined =>
+  imagesOf(r)
+    .flatMap(i => i.tagResults)
+    .find(t => t.ref === ref)?.status
 
+const proxy: RegistryProxy = await startRegistryProxy()
+const runs: ActionRun[] = []
 beforeAll(() => requireBench())
+afterAll(async () => {
+  await proxy?.close()
+  removeImages(runs.flatMap(tagsOf))
+})
+/** A fresh image name behind the proxy; its repository path on the registry. */
+function image(prefix: string, name = 'tiny'): { name: string; repo: string } {
+  const repo = `${uniqueRepo(prefix)}/${name}`
+  return { name: `${proxy.host}/${repo}`, repo }
+}
 
-describe('one registry error on each tag', () => {
-  const repo = uniqueRepo('retry')
-  let registry: FaultyRegistry
+describe('transient faults on blob uploads, manifest PUTs, tags and the tag list', () => {
+  const img = image('transient')
   let r: ActionRun
-
   beforeAll(async () => {
-    registry = await faultyRegistry({ '1.2.3': 1, latest: 1 })
-    r = await publish(`${registry.host}/${repo}/hello-cli`)
-  }, 15 * MINUTES)
-  afterAll(async () => {
-    await registry?.close()
-    removeImages(tagsOf(r))
-  })
+    const at = (p: string): RegExp => new RegExp(`^/v2/${img.repo}/${p}`)
+    proxy.rules.push(
+      { method: 'POST', path: at('blobs/uploads/$'), times: 1, fault: { kind: 'reset' } },
+      {
+        method: 'PUT',
+        path: at('blobs/uploads/'),
+        times: 1,
+        fault: { kind: 'status', status: 500 }
+      },
+      { method: 'PUT', path: at('blobs/uploads/'), times: 1, fault: { kind: 'reset' } },
+      {
+        method: 'PUT',
+        path: at('manifests/sha256:'),
+        times: 1,
+        fault: { kind: 'status', status: 503 }
+      },
+      {
+        method: 'PUT',
+        path: at('manifests/1\\.0\\.0$'),
+        times: 1,
+        fault: { kind: 'status', status: 502 }
+      },
+      {
+        method: 'PUT',
+        path: at('manifests/latest$'),
+        times: 1,
+        fault: { kind: 'status', status: 429, retryAfter: 2 }
+      },
+      { method: 'GET', path: at('tags/list'), times: 1, fault: { kind: 'reset' } }
+    )
+    r = await publish([img.name], '1.0.0')
+    runs.push(r)
+  }, 10 * MINUTES)
 
-  it('is retried, with a warning naming the operation and the error, and the run succeeds', () => {
-    expect(registry.injected).toEqual([
-      `HEAD /v2/${repo}/hello-cli/manifests/1.2.3`,
-      `HEAD /v2/${repo}/hello-cli/manifests/latest`
-    ])
+  it('retries each with a warning naming the request and the kind of error, and succeeds', () => {
     expect(annotations(r, 'error')).toEqual([])
     expect(r.main.exitCode).toBe(0)
-    const warnings = annotations(r, 'warning').filter(w => w.includes('registry error'))
-    // docker push's own look at the version tag, then the action's look at the current latest
-    // (latest never moves backwards) before its push
-    expect(warnings).toHaveLength(2)
-    expect(warnings[0]).toContain(`docker push ${registry.host}/${repo}/hello-cli:1.2.3 failed`)
-    expect(warnings[1]).toContain(`inspecting ${registry.host}/${repo}/hello-cli:latest failed`)
-    for (const w of warnings) {
-      expect(w).toContain('500 Internal Server Error')
-      expect(w).toContain('attempt 2 of 3')
-    }
+    expect(proxy.injected.filter(i => i.includes(img.repo))).toHaveLength(7)
+    const warnings = annotations(r, 'warning').filter(w => w.includes('transient registry error'))
+    expect(warnings).toHaveLength(7)
+    expect(warnings).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^upload of blob sha256:\S+ to .* \((ECONNRESET|UND_ERR_SOCKET|EPIPE)/
+        ),
+        expect.stringMatching(/^upload of blob .* \(HTTP 500: .*HTTP 500/),
+        expect.stringMatching(/^PUT manifest .*@sha256:.* \(HTTP 503/),
+        expect.stringMatching(new RegExp(`^PUT ${img.name}:1\\.0\\.0 failed .* \\(HTTP 502`)),
+        expect.stringMatching(
+          new RegExp(
+            `^PUT ${img.name}:latest failed .*\\(HTTP 429.* in 2\\.\\d s \\(Retry-After\\)$`
+          )
+        ),
+        expect.stringMatching(/^GET tags of .* \((ECONNRESET|UND_ERR_SOCKET)/)
+      ])
+    )
   })
 
-  it('publishes the tested index under both tags', async () => {
-    expect(await registryTags('127.0.0.1:5000', `${repo}/hello-cli`)).toEqual(['1.2.3', 'latest'])
-    const digest = (JSON.parse(r.main.outputs.digests) as Record<string, string>)[
-      `${registry.host}/${repo}/hello-cli`
-    ]
-    expect(remoteIndex(`127.0.0.1:5000/${repo}/hello-cli:1.2.3`).digest).toBe(digest)
-    expect(remoteIndex(`127.0.0.1:5000/${repo}/hello-cli:latest`).digest).toBe(digest)
+  it('publishes the tested index under every tag, and the outputs say so', async () => {
+    const tested = digestOf(r, img.name)
+    expect(await registryState(img.repo)).toEqual({ '1.0.0': tested, latest: tested })
+    expect(statusOf(r, `${img.name}:1.0.0`)).toBe('pushed')
+    expect(statusOf(r, `${img.name}:latest`)).toBe('pushed')
+    expect(await inconsistencies(r)).toEqual([])
   })
 })
 
-describe('a registry that keeps failing', () => {
-  const repo = uniqueRepo('retry-fail')
-  let registry: FaultyRegistry
+describe('the index upload under a tag fails for good', () => {
+  const img = image('index-fails')
   let r: ActionRun
-
   beforeAll(async () => {
-    registry = await faultyRegistry({ '1.2.3': 100 })
-    r = await publish(`${registry.host}/${repo}/hello-cli`)
-  }, 15 * MINUTES)
-  afterAll(async () => {
-    await registry?.close()
-    removeImages(tagsOf(r))
+    proxy.rules.push({
+      method: 'PUT',
+      path: new RegExp(`^/v2/${img.repo}/manifests/1\\.0\\.0$`),
+      index: true,
+      fault: { kind: 'status', status: 500 }
+    })
+    r = await publish([img.name], '1.0.0')
+    runs.push(r)
+  }, 10 * MINUTES)
+
+  it('leaves no tag on a one-platform image: the tag is absent, latest untouched', async () => {
+    expect(r.main.exitCode).not.toBe(0)
+    // Docker 26 put each platform manifest under the tag before the index: a one-platform tag
+    expect(await registryState(img.repo)).toEqual({})
+    expect(await inconsistencies(r)).toEqual([])
   })
 
-  it('fails the run after three attempts, naming the tag, and never tags latest', async () => {
-    expect(r.main.exitCode).not.toBe(0)
-    // docker push asks before each attempt
-    expect(registry.injected.length).toBeGreaterThanOrEqual(3)
-    const warnings = annotations(r, 'warning').filter(w => w.includes('registry error'))
-    expect(warnings).toHaveLength(2)
-    for (const w of warnings)
-      expect(w).toContain(`docker push ${registry.host}/${repo}/hello-cli:1.2.3 failed`)
+  it('fails after bounded attempts with an error naming the tag and the status', () => {
+    expect(proxy.injected.filter(i => i.includes(`${img.repo}/manifests/1.0.0`))).toHaveLength(4)
     const errors = annotations(r, 'error')
     expect(errors).toHaveLength(1)
-    expect(errors[0]).toContain('500 Internal Server Error')
-    expect(errors[0]).toContain(`${repo}/hello-cli/manifests/1.2.3`)
-    expect(await registryTags('127.0.0.1:5000', `${repo}/hello-cli`)).toEqual([])
+    expect(errors[0]).toMatch(
+      new RegExp(`PUT ${img.name}:1\\.0\\.0 failed after 4 attempts \\(HTTP 500\\)`)
+    )
+    expect(statusOf(r, `${img.name}:1.0.0`)).toBe('failed')
+    expect(statusOf(r, `${img.name}:latest`)).toBe('not pushed')
+    expect(r.main.summary).toContain(`tag \`${img.name}:1.0.0\` | failed: PUT`)
+    expect(r.main.summary).toContain(`tag \`${img.name}:latest\` | not pushed: not reached`)
   })
+})
+
+describe('a stalled registry', () => {
+  const img = image('stall')
+  let r: ActionRun
+  beforeAll(async () => {
+    proxy.rules.push({
+      method: 'PUT',
+      path: new RegExp(`^/v2/${img.repo}/manifests/1\\.0\\.0$`),
+      fault: { kind: 'stall' }
+    })
+    // the harness kills a run after 3 minutes: a hang shows as no error at all
+    r = await publish([img.name], '1.0.0', { 'registry-timeout': '2' }, 3 * MINUTES)
+    runs.push(r)
+  }, 10 * MINUTES)
+
+  it('ends the run with an error naming the request and the timeout, outputs and summary set', async () => {
+    const errors = annotations(r, 'error')
+    expect(errors).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `PUT ${img.name}:1\\.0\\.0 failed after 4 attempts \\(timeout\\): PUT manifest .*:1\\.0\\.0: no progress from the registry in 2 s \\(registry-timeout\\)`
+        )
+      )
+    ])
+    expect(r.main.exitCode).toBe(1)
+    expect(statusOf(r, `${img.name}:1.0.0`)).toBe('failed')
+    expect(r.main.summary).toContain('| Push | failed |')
+    expect(await registryState(img.repo)).toEqual({})
+    expect(await inconsistencies(r)).toEqual([])
+  })
+})
+
+describe('one tag fails for good, then the release is run again', () => {
+  const a = image('one-tag', 'a')
+  const b = { name: a.name.replace(/\/a$/, '/b'), repo: a.repo.replace(/\/a$/, '/b') }
+  let first: ActionRun
+  let again: ActionRun
+  let afterFirst: Record<string, string>[]
+  let firstProblems: string[]
+  beforeAll(async () => {
+    const rule = {
+      method: 'PUT',
+      path: new RegExp(`^/v2/${b.repo}/manifests/1\\.0\\.0$`),
+      fault: { kind: 'status' as const, status: 500 }
+    }
+    proxy.rules.push(rule)
+    first = await publish([a.name, b.name], '1.0.0')
+    afterFirst = [await registryState(a.repo), await registryState(b.repo)]
+    firstProblems = await inconsistencies(first)
+    proxy.rules.splice(proxy.rules.indexOf(rule), 1)
+    again = await publish([a.name, b.name], '1.0.0')
+    runs.push(first, again)
+  }, 10 * MINUTES)
+
+  it('reports exactly what was pushed: the first image version tag, nothing else', async () => {
+    expect(first.main.exitCode).toBe(1)
+    expect(statusOf(first, `${a.name}:1.0.0`)).toBe('pushed')
+    expect(statusOf(first, `${a.name}:latest`)).toBe('not pushed')
+    expect(statusOf(first, `${b.name}:1.0.0`)).toBe('failed')
+    expect(statusOf(first, `${b.name}:latest`)).toBe('not pushed')
+    expect(imagesOf(first).find(i => i.name === a.name)?.pushedTags).toEqual([`${a.name}:1.0.0`])
+    expect(first.main.summary).toContain(`pushed: \`${a.name}:1.0.0\``)
+    expect(first.main.outputs['push']).toBe('false')
+    // latest of neither image moved: a version tag of the release is missing
+    expect(afterFirst).toEqual([{ '1.0.0': digestOf(first, a.name) }, {}])
+    expect(firstProblems).toEqual([])
+  })
+
+  it('the re-run completes with the same digests', async () => {
+    expect(annotations(again, 'error')).toEqual([])
+    expect(again.main.exitCode).toBe(0)
+    for (const img of [a, b]) {
+      const tested = digestOf(first, img.name)
+      expect(digestOf(again, img.name)).toBe(tested)
+      expect(await registryState(img.repo)).toEqual({ '1.0.0': tested, latest: tested })
+    }
+    expect(await inconsistencies(again)).toEqual([])
+  })
+})
+
+/**
+ * Two releases on one engine, under one image name, racing for `latest`: `first` is held at its
+ * write of latest (after it decided to move it) until `second` has finished.
+ */
+async function race(
+  first: string,
+  second: string
+): Promise<{ img: { name: string; repo: string }; done: ActionRun[] }> {
+  const img = image(`race-${first.replace(/\./g, '')}`)
+  let release!: () => void
+  const until = new Promise<void>(resolve => (release = resolve))
+  proxy.rules.push({
+    method: 'PUT',
+    path: new RegExp(`^/v2/${img.repo}/manifests/latest$`),
+    version: first,
+    times: 1,
+    fault: { kind: 'hold', until }
+  })
+  // a registry-timeout longer than the hold: the held request must not be abandoned and retried
+  const held = publish([img.name], first, { 'registry-timeout': '300' })
+  const deadline = Date.now() + 3 * MINUTES
+  while (!proxy.injected.some(i => i.startsWith(`PUT /v2/${img.repo}/manifests/latest -> hold`))) {
+    if (Date.now() > deadline) throw new Error(`${first} never reached its write of latest`)
+    await new Promise(resolve => setTimeout(resolve, 200))
+  }
+  const other = await publish([img.name], second)
+  release()
+  const done = [await held, other]
+  runs.push(...done)
+  return { img, done }
+}
+
+describe.each([
+  ['1.2.9', '1.3.0'],
+  ['1.3.0', '1.2.9']
+])('racing releases: %s held at latest while %s runs', (first, second) => {
+  let result: Awaited<ReturnType<typeof race>>
+  beforeAll(async () => {
+    result = await race(first, second)
+  }, 10 * MINUTES)
+
+  it('leave latest on 1.3.0', async () => {
+    const { img, done } = result
+    for (const r of done) {
+      expect(annotations(r, 'error')).toEqual([])
+      expect(r.main.exitCode).toBe(0)
+    }
+    const state = await registryState(img.repo)
+    expect(Object.keys(state).sort()).toEqual(['1.2.9', '1.3.0', 'latest'])
+    expect(state['latest']).toBe(state['1.3.0'])
+    expect(state['1.3.0']).not.toBe(state['1.2.9'])
+  })
+})
+
+describe('registries that ask for credentials', () => {
+  it(
+    'pushes with the Bearer token flow, the credentials docker login stored',
+    async () => {
+      const auth = { user: 'gia-token-user', password: `pw-${Date.now()}` }
+      const tokenProxy = await startRegistryProxy({ bearer: auth })
+      try {
+        const repo = `${uniqueRepo('bearer')}/tiny`
+        const name = `${tokenProxy.host}/${repo}`
+        const r = await publish([name], '1.0.0', {
+          'registry-username': auth.user,
+          'registry-password': auth.password
+        })
+        runs.push(r)
+        expect(annotations(r, 'error')).toEqual([])
+        expect(r.main.exitCode).toBe(0)
+        const tested = digestOf(r, name)
+        expect(await registryState(repo)).toEqual({ '1.0.0': tested, latest: tested })
+        // docker login asked for a token without a scope; the push for one of the repository
+        expect(tokenProxy.requests).toContainEqual(
+          expect.stringMatching(
+            new RegExp(
+              `^GET /token\\?.*scope=repository%3A${encodeURIComponent(repo)}%3Apull%2Cpush`
+            )
+          )
+        )
+      } finally {
+        await tokenProxy.close()
+      }
+    },
+    5 * MINUTES
+  )
+
+  it(
+    'pushes to the htpasswd registry with Basic auth',
+    async () => {
+      const auth = authRegistry()
+      const repo = `${uniqueRepo('basic')}/tiny`
+      const r = await publish([`${auth.host}/${repo}`], '1.0.0', {
+        'registry-username': auth.user,
+        'registry-password': auth.password
+      })
+      runs.push(r)
+      expect(annotations(r, 'error')).toEqual([])
+      expect(r.main.exitCode).toBe(0)
+      expect(statusOf(r, `${auth.host}/${repo}:latest`)).toBe('pushed')
+    },
+    5 * MINUTES
+  )
 })
