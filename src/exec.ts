@@ -1,4 +1,6 @@
 import * as exec from '@actions/exec'
+import { controlCharProblem } from './inputSchema.js'
+import { processEnv, processKind } from './processEnv.js'
 
 /** The result of a finished command. */
 export interface ExecResult {
@@ -12,6 +14,10 @@ export interface ExecResult {
 /** Options of run(). */
 export interface RunOptions {
   cwd?: string
+  /**
+   * Variables set on top of the environment the command's kind gets (src/processEnv.ts decides
+   * that environment from the command; it never simply inherits the action's).
+   */
   env?: Record<string, string>
   /** Text written to the command's standard input (passwords go here, never in arguments). */
   input?: string
@@ -30,21 +36,27 @@ export interface RunOptions {
 }
 
 /**
- * The one wrapper around @actions/exec: an argument array (never a shell), output captured, and
- * an Error built from stderr when the command fails (unless allowFailure).
+ * The one wrapper around @actions/exec: an argument array (never a shell), an environment chosen
+ * by the kind of process (processEnv), output captured, and an Error built from stderr when the
+ * command fails (unless allowFailure). An argument with a control character is refused: it would
+ * print as lines of their own where the command is echoed to the log.
  */
 export async function run(
   command: string,
   args: string[],
   opts: RunOptions = {}
 ): Promise<ExecResult> {
+  const bad = args.findIndex(a => controlCharProblem(a) !== undefined)
+  if (bad >= 0)
+    throw new Error(`${command} ${args[0] ?? ''}: argument ${bad + 1} contains a control character`)
+  const env = processEnv(processKind(command, args), process.env, opts.env)
   let stdout = ''
   let stderr = ''
   const limited = opts.timeoutSeconds !== undefined
   const argv = limited ? ['--kill-after=10', String(opts.timeoutSeconds), command, ...args] : args
   const exitCode = await exec.exec(limited ? 'timeout' : command, argv, {
     cwd: opts.cwd,
-    env: opts.env ? { ...(process.env as Record<string, string>), ...opts.env } : undefined,
+    env,
     input: opts.input === undefined ? undefined : Buffer.from(opts.input),
     silent: opts.silent ?? false,
     ignoreReturnCode: true,
