@@ -3,11 +3,11 @@ import type { GitHubContext } from './context.js'
 import type { Inputs } from './inputs.js'
 import type { Plan } from './plan/plan.js'
 import type { Results } from './results.js'
-import { ALL_STAGES } from './stages/pipeline.js'
+import { STAGES } from './stages/pipeline.js'
 import { runStages, stageContext } from './stages/stage.js'
 
 /**
- * Runs the plan's stages (src/stages/pipeline.ts). Any failure stops the run before anything is
+ * Runs the stages of the plan's mode (src/stages/pipeline.ts). Any failure stops the run before anything is
  * pushed. `results` is filled as stages finish, so a failure still reports what happened.
  */
 export async function execute(
@@ -17,6 +17,6 @@ export async function execute(
   results: Results
 ): Promise<Results> {
   const goDir = resolve(ctx.workspace, plan.goModules[0] ?? plan.goGate.workingDirectories[0])
-  await runStages(ALL_STAGES, stageContext(plan, inputs, ctx, results, goDir))
+  await runStages(STAGES[plan.mode], stageContext(plan, inputs, ctx, results, goDir))
   return results
 }

@@ -42,6 +42,33 @@ export interface BuildArg {
   value: string
 }
 
+/** What the action does in this job: one job (`all`) or a part of the distributed flow. */
+export const MODES = ['all', 'plan', 'platform', 'merge'] as const
+export type Mode = (typeof MODES)[number]
+
+/** One `runners` line: a platform (or a prefix ending in `*`) and the runner label for it. */
+export interface RunnerRule {
+  platform: string
+  runner: string
+}
+
+/** Parses the `runners` input: `PLATFORM=RUNNER-LABEL` lines (commas too). */
+export function parseRunners(value: string): RunnerRule[] {
+  return splitList(value).map(line => {
+    const eq = line.indexOf('=')
+    const platform = line.slice(0, Math.max(eq, 0)).trim().toLowerCase()
+    const runner = line.slice(eq + 1).trim()
+    if (eq < 0 || !/^[a-z0-9_./-]+\*?$|^\*$/.test(platform) || runner === '') {
+      throw new Error(
+        `runners: '${line}' is not a PLATFORM=RUNNER-LABEL line (e.g. linux/arm64=ubuntu-24.04-arm)`
+      )
+    }
+    if (!/^[A-Za-z0-9_.-]+$/.test(runner))
+      throw new Error(`runners: '${runner}' is not a runner label`)
+    return { platform, runner }
+  })
+}
+
 /** Build arguments the action sets itself; users may not redefine them. */
 export const RESERVED_BUILD_ARGS = ['VERSION', 'COMMIT', 'DATE']
 
@@ -224,7 +251,13 @@ export const INPUT_SHAPE = {
   'registry-timeout': seconds('registry-timeout', 1, 3600, DEFAULT_REGISTRY_TIMEOUT_S),
   'registry-username': text('registry-username'),
   'registry-password': text('registry-password', { secret: true }),
-  'github-token': text('github-token', { secret: true })
+  'github-token': text('github-token', { secret: true }),
+  mode: choice('mode', MODES),
+  /** Mode `platform`: the job's one platform, canonical; undefined when empty. */
+  platform: z
+    .string()
+    .transform(via(raw => (raw === '' ? undefined : normalizePlatforms([raw], 'platform')[0]))),
+  runners: z.string().transform(via(parseRunners))
 }
 
 /** The names of every input, as action.yml spells them. */

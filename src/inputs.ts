@@ -8,6 +8,8 @@ export {
   type BuildArg,
   type ImageInput,
   type Inputs,
+  type Mode,
+  type RunnerRule,
   type Tristate
 } from './inputSchema.js'
 

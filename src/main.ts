@@ -87,7 +87,9 @@ async function writeSummary(plan: Plan, results: Results): Promise<void> {
   if (!process.env['GITHUB_STEP_SUMMARY']) return
   const title = plan.dryRun
     ? `go-image-action plan (dry run): ${plan.metadata.version}`
-    : `go-image-action: ${plan.metadata.version}${results.pushed ? ' published' : ''}`
+    : plan.mode === 'all'
+      ? `go-image-action: ${plan.metadata.version}${results.pushed ? ' published' : ''}`
+      : `go-image-action ${plan.mode}${plan.distributed.platform ? ` ${plan.distributed.platform}` : ''}: ${plan.metadata.version}${results.pushed ? (plan.mode === 'merge' ? ' published' : ' pushed by digest') : ''}`
   await core.summary
     .addHeading(title, 2)
     .addRaw(renderPlanMarkdown(plan), true)

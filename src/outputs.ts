@@ -23,6 +23,7 @@ export function computeOutputs(plan: Plan, results: Results): Record<string, str
     push: plan.push,
     latest: plan.latest,
     dryRun: plan.dryRun,
+    mode: plan.mode,
     runnerPlatform: plan.runnerPlatform,
     images: plan.images.map(img => {
       const r = results.images.find(x => x.name === img.name)
@@ -54,6 +55,7 @@ export function computeOutputs(plan: Plan, results: Results): Record<string, str
     push: String(plan.dryRun ? plan.push : results.pushed),
     digests: JSON.stringify(digests),
     metadata: JSON.stringify(metadata),
+    matrix: JSON.stringify(plan.distributed.matrix),
     'go-cache-hit': String(results.goCacheHit ?? false)
   }
 }

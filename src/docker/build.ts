@@ -33,7 +33,13 @@ export interface LoadedImage {
  */
 export async function buildImage(
   image: PlannedImage,
-  opts: { builder: string; cache: CacheWiring; workspace: string; sourceDateEpoch: number }
+  opts: {
+    builder: string
+    cache: CacheWiring
+    workspace: string
+    sourceDateEpoch: number
+    ociMediaTypes?: boolean
+  }
 ): Promise<LoadedImage> {
   const dir = await mkdtemp(join(tmpdir(), 'gia-build-'))
   const metadataFile = join(dir, 'metadata.json')
@@ -42,7 +48,8 @@ export async function buildImage(
     metadataFile,
     cache: opts.cache,
     load: true,
-    sourceDateEpoch: opts.sourceDateEpoch
+    sourceDateEpoch: opts.sourceDateEpoch,
+    ociMediaTypes: opts.ociMediaTypes
   })
   try {
     await run('docker', args, { cwd: opts.workspace })

@@ -18,6 +18,11 @@ export interface BuildCommandOptions {
   load: boolean
   /** SOURCE_DATE_EPOCH for reproducible image timestamps (config and history dates). */
   sourceDateEpoch: number
+  /**
+   * Load with OCI media types (a platform job's manifests, so that the merge's index is an OCI
+   * index, which carries annotations; a Docker manifest list cannot).
+   */
+  ociMediaTypes?: boolean
 }
 
 /**
@@ -42,7 +47,8 @@ export function buildCommand(image: PlannedImage, opts: BuildCommandOptions): st
   args.push('--metadata-file', opts.metadataFile)
   // Loaded images carry no provenance attestation (no unknown/unknown entry in the index).
   args.push('--provenance=false')
-  if (opts.load) args.push('--load')
+  if (opts.load && opts.ociMediaTypes) args.push('--output', 'type=docker,oci-mediatypes=true')
+  else if (opts.load) args.push('--load')
   args.push(image.context)
   return args
 }

@@ -124,16 +124,25 @@ export async function tagIndex(
 }
 
 /**
- * Builds an index of platform manifests already in the repository, pushes it by digest and checks
- * it: for the merge mode, where each platform was pushed by digest in a job of its own.
+ * Builds an OCI index of platform manifests already in the repository (with index annotations,
+ * e.g. the OCI labels), pushes it by digest and checks it: for the merge mode, where each
+ * platform was pushed by digest in a job of its own.
  */
 export async function createIndex(
   client: RegistryClient,
   repo: string,
-  manifests: Required<Pick<Descriptor, 'mediaType' | 'digest' | 'size' | 'platform'>>[]
+  manifests: Required<Pick<Descriptor, 'mediaType' | 'digest' | 'size' | 'platform'>>[],
+  annotations: Record<string, string> = {}
 ): Promise<ManifestBytes> {
   const mediaType = 'application/vnd.oci.image.index.v1+json'
-  const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, manifests }))
+  const bytes = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType,
+      manifests,
+      ...(Object.keys(annotations).length > 0 ? { annotations } : {})
+    })
+  )
   const index = { digest: sha256(bytes), mediaType, bytes }
   await pushByDigest(client, repo, { root: index, children: [], blobs: [] })
   return index

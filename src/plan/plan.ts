@@ -1,9 +1,10 @@
 import { join, posix as path } from 'node:path'
 import type { GitHubContext } from '../context.js'
-import type { BuildArg, Inputs, Tristate } from '../inputs.js'
+import type { BuildArg, Inputs, Mode, Tristate } from '../inputs.js'
 import type { FileCopy, GoGateStep, SmokeHttp } from '../inputValues.js'
 import { DEFAULT_TAGS, DEFAULT_TAGS_NOT_RELEASE, planTags } from './tags.js'
 import { labelText } from '../util/text.js'
+import { artifactPrefix, jobPlatform, platformMatrix, type DistributedPlan } from './distributed.js'
 import { deriveMetadata, type Metadata } from './metadata.js'
 import { parseDockerfile, targetPlatformRuns } from './dockerfile.js'
 import { isNativePlatform, runnerPlatform } from './platforms.js'
@@ -117,6 +118,10 @@ export interface FileWarning {
 
 /** Everything the run will do, decided before any side effect. */
 export interface Plan {
+  /** What this job does: the stages it runs (src/stages/pipeline.ts). */
+  mode: Mode
+  /** The distributed flow: the platform matrix, this platform job's platform. */
+  distributed: DistributedPlan
   metadata: Metadata
   images: PlannedImage[]
   push: boolean
@@ -295,6 +300,17 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
   ]
   const source = ctx.repository ? `${ctx.serverUrl}/${ctx.repository}` : ''
   const repo = ctx.payload?.repository ?? {}
+  const allPlatforms = inputs.images.map(img => img.platforms ?? inputs.platforms)
+  const onlyPlatform = jobPlatform(inputs.mode, inputs.platform, inputs.platforms)
+  // A platform job builds only the images that have its platform, and only that platform.
+  const jobImages = inputs.images.filter(
+    (img, n) => !onlyPlatform || allPlatforms[n].includes(onlyPlatform)
+  )
+  if (onlyPlatform && jobImages.length === 0) {
+    throw new Error(
+      `platform: no image is planned for ${onlyPlatform} (the images' platforms: ${unique(allPlatforms.flat()).join(', ')})`
+    )
+  }
 
   const tagValues = {
     version: metadata.version,
@@ -303,10 +319,10 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
     stable: metadata.release && metadata.latestAuto,
     notStableWhy: metadata.release ? 'a prerelease' : `not a release: ${metadata.kind}`
   }
-  const images: PlannedImage[] = inputs.images.map(img => {
+  const images: PlannedImage[] = jobImages.map(img => {
     const name = img.ref.name
     const { context, dockerfile, generated } = resolvePaths(inputs, img)
-    const platforms = img.platforms ?? inputs.platforms
+    const platforms = onlyPlatform ? [onlyPlatform] : (img.platforms ?? inputs.platforms)
     const planned = planTags(
       img.tags ?? inputs.tags ?? (metadata.release ? DEFAULT_TAGS : DEFAULT_TAGS_NOT_RELEASE),
       tagValues,
@@ -505,7 +521,19 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
     }
   }
 
+  // A plan or merge job builds nothing: no emulation, no warning about a build it does not run.
+  if (inputs.mode === 'plan' || inputs.mode === 'merge') {
+    qemu = { mode: inputs.qemu, platforms: [], reason: `mode: ${inputs.mode} (nothing is built)` }
+    fileWarnings.length = 0
+  }
+
   return {
+    mode: inputs.mode,
+    distributed: {
+      matrix: platformMatrix(allPlatforms, inputs.runners),
+      platform: onlyPlatform,
+      artifactPrefix: artifactPrefix(inputs.images.map(i => i.ref.name))
+    },
     metadata,
     images,
     push,

@@ -30,6 +30,7 @@ export function renderPlanText(plan: Plan): string {
     ['cache', plan.cache ? 'Go caches + buildx type=gha' : 'off'],
     ['dry run', String(plan.dryRun)]
   ]
+  if (plan.mode !== 'all') rows.unshift(['mode', modeText(plan)])
   const lines = table(rows)
   for (const img of plan.images) {
     lines.push('', oneLine(`image ${img.name} (${img.origin})`))
@@ -69,6 +70,7 @@ export function renderPlanMarkdown(plan: Plan): string {
     `| **event** | ${md(m.event)} (${m.kind}${m.fork ? ', fork' : ''}${m.dependabot ? ', Dependabot' : ''}) |`,
     `| **push** | ${plan.push ? 'yes' : 'no'} (${md(plan.pushReason)}) |`,
     `| **latest** | ${plan.latest ? 'yes' : 'no'} (${md(plan.latestReason)}) |`,
+    ...(plan.mode === 'all' ? [] : [`| **mode** | ${md(modeText(plan))} |`]),
     ''
   )
   out.push('| image | platforms | tags | smoke test |', '|---|---|---|---|')
@@ -115,4 +117,13 @@ function table(rows: Row[]): string[] {
 /** Data in a Markdown table cell: one line, and no character that ends the cell or code span. */
 export function md(text: string): string {
   return oneLine(text).replace(/[|`<>]/g, c => `\\${c}`)
+}
+
+/** What this job of the distributed flow does. */
+function modeText(plan: Plan): string {
+  const jobs = plan.distributed.matrix.include.map(e => `${e.platform} on ${e.runner}`)
+  if (plan.mode === 'plan') return `plan: one platform job each for ${jobs.join(', ')}`
+  if (plan.mode === 'platform')
+    return `platform: builds and tests ${plan.distributed.platform}, pushes it by digest (no tag)`
+  return `merge: the digests of ${jobs.length} platform job(s) into tagged indexes`
 }

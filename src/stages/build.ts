@@ -25,7 +25,9 @@ export const buildStage: Stage = {
         builder: builder.name,
         cache,
         workspace: ctx.github.workspace,
-        sourceDateEpoch: ctx.plan.sourceDateEpoch
+        sourceDateEpoch: ctx.plan.sourceDateEpoch,
+        // a platform job's manifests go into the merge's OCI index, which carries annotations
+        ociMediaTypes: ctx.plan.mode === 'platform'
       })
       const read = readLoaded(loaded, ctx.plan.push)
       // awaited later; a later build's failure must not leave it an unhandled rejection

@@ -4,6 +4,8 @@ import { goBuildStage, goCacheStage, goGateStage } from './go.js'
 import { pushStage } from './push.js'
 import { smokeStage } from './smoke.js'
 import type { Stage } from './stage.js'
+import { collectStage, handOnStage, mergeStage, pushDigestStage } from './distributed.js'
+import type { Mode } from '../inputs.js'
 
 /**
  * The single-job run (mode `all`): gate -> qemu/buildx -> login -> build -> smoke -> push. Any
@@ -21,3 +23,24 @@ export const ALL_STAGES: readonly Stage[] = [
   smokeStage,
   pushStage
 ]
+
+/**
+ * A platform job (mode `platform`): the same up to the smoke test, on the job's one platform,
+ * then a push by digest (no tag) and the digests handed on to the merge.
+ */
+export const PLATFORM_STAGES: readonly Stage[] = [
+  ...ALL_STAGES.filter(s => s !== pushStage),
+  pushDigestStage,
+  handOnStage
+]
+
+/** The merge job (mode `merge`): every platform job's digests into tagged indexes. */
+export const MERGE_STAGES: readonly Stage[] = [loginStage, collectStage, mergeStage]
+
+/** The stages of each mode; the plan job runs none (the plan and its `matrix` are its work). */
+export const STAGES: Record<Mode, readonly Stage[]> = {
+  all: ALL_STAGES,
+  plan: [],
+  platform: PLATFORM_STAGES,
+  merge: MERGE_STAGES
+}

@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
 import type { GitHubContext } from '../context.js'
+import type { HandedOnImage } from '../distributed/digests.js'
 import type { BuiltImage } from '../docker/build.js'
 import type { BuilderInfo, EngineInfo } from '../docker/engine.js'
 import type { Inputs } from '../inputs.js'
@@ -27,6 +28,8 @@ export interface StageContext {
   reads: Promise<BuiltImage>[]
   /** Images built and read back (digests, platforms), in plan order. */
   built: BuiltImage[]
+  /** The merge: every platform job's pushed digests (set by Collect digests). */
+  handedOn?: HandedOnImage[]
   /** Run once every stage succeeded (e.g. marking the Go cache for the post step to save). */
   onSuccess: (() => void)[]
 }

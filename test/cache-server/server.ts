@@ -207,7 +207,7 @@ interface Principal {
 
 type Proto = 'v1' | 'v2'
 
-class HttpError extends Error {
+export class HttpError extends Error {
   status: number
   code: string
   constructor(status: number, code: string, message: string) {
@@ -239,22 +239,22 @@ function emptyProtocolStats(): ProtocolStats {
 }
 
 // ---------------------------------------------------------------------------
-// Small helpers
+// Small helpers (exported for the artifact service, test/artifact-server)
 // ---------------------------------------------------------------------------
 
-function b64url(buf: Buffer | string): string {
+export function b64url(buf: Buffer | string): string {
   return Buffer.from(buf).toString('base64url')
 }
 
-function hmac(secret: Buffer, data: string): Buffer {
+export function hmac(secret: Buffer, data: string): Buffer {
   return crypto.createHmac('sha256', secret).update(data).digest()
 }
 
-function safeEqual(a: Buffer, b: Buffer): boolean {
+export function safeEqual(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && crypto.timingSafeEqual(a, b)
 }
 
-async function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+export async function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = []
   let n = 0
   for await (const chunk of req) {
@@ -266,7 +266,7 @@ async function readBody(req: http.IncomingMessage, limit: number): Promise<Buffe
   return Buffer.concat(chunks)
 }
 
-async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+export async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
   const raw = await readBody(req, MAX_JSON_BODY)
   if (raw.length === 0) return {}
   let parsed: unknown
@@ -281,7 +281,7 @@ async function readJson(req: http.IncomingMessage): Promise<Record<string, unkno
   return parsed as Record<string, unknown>
 }
 
-function str(body: Record<string, unknown>, name: string): string {
+export function str(body: Record<string, unknown>, name: string): string {
   const v = body[name]
   if (v === undefined || v === null) return ''
   if (typeof v !== 'string')
@@ -290,7 +290,7 @@ function str(body: Record<string, unknown>, name: string): string {
 }
 
 /** int64 fields arrive as JSON strings from protobuf-ts and as numbers from Go. */
-function int64(body: Record<string, unknown>, name: string): number | null {
+export function int64(body: Record<string, unknown>, name: string): number | null {
   const v = body[name]
   if (v === undefined || v === null) return null
   const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : typeof v === 'number' ? v : NaN
@@ -349,7 +349,7 @@ function counter(): Transform & { bytes: number } {
 }
 
 /** Parses `bytes=a-b`, `bytes=a-`, `bytes=-n`; null when absent or not a single byte range. */
-function parseRange(
+export function parseRange(
   header: string | undefined,
   size: number
 ): { start: number; end: number } | 'unsatisfiable' | null {

@@ -4,73 +4,21 @@
  * must stop at its Engine stage with an error that names the store and the fix, before any build.
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals'
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { execFileSync } from 'node:child_process'
 import { release } from '../fixtures/events.js'
 import { runAction } from '../harness/runner.js'
 import { exampleWorkspace, REGISTRY, registryTags, requireBench, uniqueRepo } from './bench.js'
+import { startDockerd, type SecondDaemon } from './dockerd.js'
 
 const MINUTES = 60_000
-const dir = mkdtempSync(join(tmpdir(), 'gia-e2e-classic-'))
-const host = `unix://${join(dir, 'docker.sock')}`
-/** A bridge of the second daemon's own: `--bridge none` would make it delete the bench's docker0. */
-const bridge = `giacl${randomBytes(3).toString('hex')}`
-let dockerd: ChildProcess | undefined
-
-/** The bench's dockerd (scripts/bench-up.sh unpacks it under GIA_BENCH_PREFIX). */
-function dockerdPath(): string {
-  const env = readFileSync('/var/lib/gia-bench/bench.env', 'utf8')
-  const prefix = /^GIA_BENCH_PREFIX=(.*)$/m.exec(env)?.[1] ?? '/opt/gia-bench'
-  return join(prefix, 'usr', 'sbin', 'dockerd')
-}
-
-function answers(): boolean {
-  try {
-    execFileSync('docker', ['--host', host, 'version'], { stdio: 'pipe', timeout: 5_000 })
-    return true
-  } catch {
-    return false
-  }
-}
+let daemon: SecondDaemon | undefined
 
 beforeAll(async () => {
   requireBench()
-  writeFileSync(join(dir, 'daemon.json'), '{"features": {"containerd-snapshotter": false}}\n')
-  const bin = dockerdPath()
-  if (!existsSync(bin)) throw new Error(`no dockerd at ${bin}: run scripts/bench-up.sh`)
-  execFileSync('ip', ['link', 'add', bridge, 'type', 'bridge'])
-  execFileSync('ip', ['addr', 'add', '172.31.254.1/24', 'dev', bridge])
-  execFileSync('ip', ['link', 'set', bridge, 'up'])
-  dockerd = spawn(
-    bin,
-    [
-      ...['--config-file', join(dir, 'daemon.json'), '--host', host],
-      ...['--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec')],
-      ...['--pidfile', join(dir, 'docker.pid')],
-      // the bench's containerd, in namespaces of this daemon's own
-      ...['--containerd', '/run/containerd/containerd.sock'],
-      ...['--containerd-namespace', 'gia-e2e-classic'],
-      ...['--containerd-plugins-namespace', 'gia-e2e-classic-plugins'],
-      // its own bridge and no iptables rules: the bench's network stays as it is
-      ...['--bridge', bridge, '--iptables=false', '--ip6tables=false']
-    ],
-    {
-      stdio: ['ignore', 'ignore', 'ignore'],
-      env: { ...process.env, PATH: `${dirname(bin)}:${process.env['PATH']}` }
-    }
-  )
-  const deadline = Date.now() + 60_000
-  while (!answers()) {
-    if (Date.now() > deadline || dockerd.exitCode !== null)
-      throw new Error(`the classic-store dockerd did not answer on ${host}`)
-    await new Promise(r => setTimeout(r, 500))
-  }
+  daemon = await startDockerd('classic', false)
   const info = execFileSync('docker', [
     '--host',
-    host,
+    daemon.host,
     'info',
     '--format',
     '{{json .DriverStatus}}'
@@ -79,13 +27,7 @@ beforeAll(async () => {
 }, 2 * MINUTES)
 
 afterAll(async () => {
-  if (dockerd && dockerd.exitCode === null) {
-    const exited = new Promise(r => dockerd?.once('exit', r))
-    dockerd.kill('SIGTERM')
-    await exited
-  }
-  execFileSync('ip', ['link', 'del', bridge], { stdio: 'pipe' })
-  rmSync(dir, { recursive: true, force: true })
+  await daemon?.stop()
 }, 2 * MINUTES)
 
 it(
@@ -96,7 +38,7 @@ it(
     const r = await runAction({
       ...fx,
       workspace: exampleWorkspace('hello'),
-      env: { ...fx.env, DOCKER_HOST: host },
+      env: { ...fx.env, DOCKER_HOST: (daemon as SecondDaemon).host },
       inputs: {
         image: `${REGISTRY}/${repo}/hello-cli`,
         dockerfile: 'cmd/hello-cli/Dockerfile',

@@ -1,0 +1,93 @@
+/**
+ * A second Docker daemon for end-to-end tests: the bench's dockerd binary on a private socket,
+ * with its own data root, a bridge of its own (`--bridge none` would make it delete the bench's
+ * docker0) and the bench's containerd in namespaces of its own. A runner of its own, as far as
+ * images, containers and builds go.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes, randomInt } from 'node:crypto'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+
+/** A running second daemon. */
+export interface SecondDaemon {
+  /** Its DOCKER_HOST, `unix://...`. */
+  host: string
+  /** Stops it and removes its bridge and files. */
+  stop(): Promise<void>
+}
+
+/** The bench's dockerd (scripts/bench-up.sh unpacks it under GIA_BENCH_PREFIX). */
+function dockerdPath(): string {
+  const env = readFileSync('/var/lib/gia-bench/bench.env', 'utf8')
+  const prefix = /^GIA_BENCH_PREFIX=(.*)$/m.exec(env)?.[1] ?? '/opt/gia-bench'
+  return join(prefix, 'usr', 'sbin', 'dockerd')
+}
+
+function answers(host: string): boolean {
+  try {
+    execFileSync('docker', ['--host', host, 'version'], { stdio: 'pipe', timeout: 5_000 })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Starts a daemon with the containerd image store or the classic one; resolves when it answers.
+ * @param name a short word for its files, bridge and containerd namespaces
+ */
+export async function startDockerd(name: string, containerdStore: boolean): Promise<SecondDaemon> {
+  const dir = mkdtempSync(join(tmpdir(), `gia-e2e-${name}-`))
+  const host = `unix://${join(dir, 'docker.sock')}`
+  const id = randomBytes(3).toString('hex')
+  const bridge = `gia${name.slice(0, 4)}${id}`
+  const namespace = `gia-e2e-${name}-${id}`
+  writeFileSync(
+    join(dir, 'daemon.json'),
+    `${JSON.stringify({ features: { 'containerd-snapshotter': containerdStore } })}\n`
+  )
+  const bin = dockerdPath()
+  if (!existsSync(bin)) throw new Error(`no dockerd at ${bin}: run scripts/bench-up.sh`)
+  // a subnet of its own: other tests may run a second daemon at the same time
+  const subnet = `172.31.${randomInt(1, 255)}`
+  execFileSync('ip', ['link', 'add', bridge, 'type', 'bridge'])
+  execFileSync('ip', ['addr', 'add', `${subnet}.1/24`, 'dev', bridge])
+  execFileSync('ip', ['link', 'set', bridge, 'up'])
+  const dockerd: ChildProcess = spawn(
+    bin,
+    [
+      ...['--config-file', join(dir, 'daemon.json'), '--host', host],
+      ...['--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec')],
+      ...['--pidfile', join(dir, 'docker.pid')],
+      ...['--containerd', '/run/containerd/containerd.sock'],
+      ...['--containerd-namespace', namespace],
+      ...['--containerd-plugins-namespace', `${namespace}-plugins`],
+      // its own bridge and no iptables rules: the bench's network stays as it is
+      ...['--bridge', bridge, '--iptables=false', '--ip6tables=false']
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'ignore'],
+      env: { ...process.env, PATH: `${dirname(bin)}:${process.env['PATH']}` }
+    }
+  )
+  const stop = async (): Promise<void> => {
+    if (dockerd.exitCode === null) {
+      const exited = new Promise(r => dockerd.once('exit', r))
+      dockerd.kill('SIGTERM')
+      await exited
+    }
+    execFileSync('ip', ['link', 'del', bridge], { stdio: 'pipe' })
+    rmSync(dir, { recursive: true, force: true })
+  }
+  const deadline = Date.now() + 60_000
+  while (!answers(host)) {
+    if (Date.now() > deadline || dockerd.exitCode !== null) {
+      await stop()
+      throw new Error(`the ${name} dockerd did not answer on ${host}`)
+    }
+    await new Promise(r => setTimeout(r, 500))
+  }
+  return { host, stop }
+}
