@@ -105,7 +105,9 @@ describe('mode: platform', () => {
       'QEMU',
       'Builder',
       'Login',
+      'Go cache mounts',
       'Build',
+      'Go cache mounts out',
       'Smoke test',
       'Push by digest',
       'Hand on digests'

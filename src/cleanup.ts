@@ -3,11 +3,13 @@ import { BUILDER_STATE, removeBuilder } from './docker/builder.js'
 import { LOGINS_STATE, logout } from './docker/login.js'
 import { removeSmokeNetwork, SMOKE_NETWORK_STATE } from './docker/smoke.js'
 import { saveGoCache } from './go/cache.js'
+import { saveGoCacheMounts } from './docker/goCacheMounts.js'
 
 /** The post step: cleans up and saves caches; it never fails the job. */
 export async function post(): Promise<void> {
   const steps: [string, () => Promise<void>][] = [
     ['Go cache', saveGoCache],
+    ['Go cache mounts', saveGoCacheMounts],
     [
       'logout',
       async () => {

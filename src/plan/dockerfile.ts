@@ -14,6 +14,15 @@ export interface Stage {
   platform?: string
   name?: string
   runs: RunStep[]
+  /** Variables the stage's ENV instructions set (literal values; later ones win). */
+  env: Record<string, string>
+}
+
+/** A parsed Dockerfile: its stages and the ARG instructions before the first FROM. */
+export interface ParsedDockerfile {
+  stages: Stage[]
+  /** The global ARG instructions as written (`ARG GO_IMAGE=golang:1.26`), in order. */
+  globalArgs: string[]
 }
 
 /**
@@ -22,7 +31,13 @@ export interface Stage {
  * comments, `FROM [--platform=X] base [AS name]`, `RUN`. Heredocs are kept as text.
  */
 export function parseDockerfile(text: string): Stage[] {
+  return parseDockerfileFull(text).stages
+}
+
+/** Like parseDockerfile, with the global ARG instructions too. */
+export function parseDockerfileFull(text: string): ParsedDockerfile {
   const stages: Stage[] = []
+  const globalArgs: string[] = []
   const lines = text.split(/\r?\n/)
   let escape = '\\'
   for (let i = 0; i < lines.length; i++) {
@@ -55,13 +70,96 @@ export function parseDockerfile(text: string): Stage[] {
         base: words[0] ?? '',
         platform,
         name: asIndex >= 0 ? words[asIndex + 1]?.toLowerCase() : undefined,
-        runs: []
+        runs: [],
+        env: {}
       })
     } else if (instruction === 'RUN' && stages.length > 0) {
       stages[stages.length - 1].runs.push({ line: start + 1, text: rest })
+    } else if (instruction === 'ENV' && stages.length > 0) {
+      Object.assign(stages[stages.length - 1].env, parseEnv(rest))
+    } else if (instruction === 'ARG' && stages.length === 0) {
+      globalArgs.push(`ARG ${rest}`)
     }
   }
-  return stages
+  return { stages, globalArgs }
+}
+
+/**
+ * The variables of an ENV instruction: `K=V K2="v 2"` or the legacy `K V`. Quotes are removed;
+ * values that use a variable (`$X`) are left out, since only literal paths are of use here.
+ */
+export function parseEnv(rest: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  const legacy = /^([A-Za-z_][A-Za-z0-9_]*)\s+([^=\s].*)$/.exec(rest)
+  if (legacy && !legacy[1].includes('=')) {
+    if (!legacy[2].includes('$')) out[legacy[1]] = unquote(legacy[2].trim())
+    return out
+  }
+  for (const m of rest.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|'[^']*'|\S*)/g)) {
+    const raw = m[2]
+    if (!raw.includes('$')) out[m[1]] = unquote(raw)
+  }
+  return out
+}
+
+function unquote(v: string): string {
+  if (/^"(.*)"$/s.test(v)) return v.slice(1, -1).replace(/\\(.)/g, '$1')
+  if (/^'(.*)'$/s.test(v)) return v.slice(1, -1)
+  return v
+}
+
+/** A `RUN --mount=type=cache,...` mount, with the options that make its identity. */
+export interface CacheMount {
+  target: string
+  /** `id=`, when given (BuildKit's default is the target). */
+  id?: string
+  sharing?: string
+  uid?: string
+  gid?: string
+  mode?: string
+  /** `from=` (a cache seeded from a stage or image), when given. */
+  from?: string
+  source?: string
+  /** The option text as written, without `type=cache`. */
+  text: string
+}
+
+/**
+ * The cache mounts of a RUN instruction: its leading `--mount=type=cache,...` flags, parsed as
+ * BuildKit's Dockerfile frontend does (comma-separated key=value, `dst`/`destination` for
+ * `target`, `src` for `source`).
+ */
+export function cacheMounts(runText: string): CacheMount[] {
+  const out: CacheMount[] = []
+  for (const word of runText.split(/\s+/)) {
+    if (!word.startsWith('--')) break
+    const m = /^--mount=(.*)$/.exec(word)
+    if (!m) continue
+    const opts: Record<string, string> = {}
+    for (const field of unquote(m[1]).split(',')) {
+      const eq = field.indexOf('=')
+      const key = (eq < 0 ? field : field.slice(0, eq)).toLowerCase()
+      opts[key] = unquote(eq < 0 ? 'true' : field.slice(eq + 1))
+    }
+    if (opts['type'] !== 'cache') continue
+    const target = opts['target'] ?? opts['dst'] ?? opts['destination']
+    if (!target) continue
+    out.push({
+      target,
+      id: opts['id'],
+      sharing: opts['sharing'],
+      uid: opts['uid'],
+      gid: opts['gid'],
+      mode: opts['mode'],
+      from: opts['from'],
+      source: opts['source'] ?? opts['src'],
+      text: unquote(m[1])
+        .split(',')
+        .filter(f => f.toLowerCase() !== 'type=cache')
+        .join(',')
+    })
+  }
+  return out
 }
 
 /** Whether a stage runs on the build platform (`--platform=$BUILDPLATFORM`) instead of the target's. */

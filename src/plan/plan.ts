@@ -6,7 +6,8 @@ import { DEFAULT_TAGS, DEFAULT_TAGS_NOT_RELEASE, planTags } from './tags.js'
 import { labelText } from '../util/text.js'
 import { artifactPrefix, jobPlatform, platformMatrix, type DistributedPlan } from './distributed.js'
 import { deriveMetadata, type Metadata } from './metadata.js'
-import { parseDockerfile, targetPlatformRuns } from './dockerfile.js'
+import { parseDockerfileFull, targetPlatformRuns } from './dockerfile.js'
+import { goCacheMountsOf, type GoCacheMountsPlan } from './goCacheMounts.js'
 import { isNativePlatform, runnerPlatform } from './platforms.js'
 import { floatingRange, type PublishTarget } from './publish.js'
 import {
@@ -90,6 +91,8 @@ export interface PlannedImage {
   targetRuns: number[]
   /** A runner build: the Go package cross-compiled on the runner before the image build. */
   runnerBuild?: RunnerBuild
+  /** The Go cache mounts of the Dockerfile, carried in the Actions cache (cache on, any found). */
+  goCacheMounts?: GoCacheMountsPlan
 }
 
 /** How a runner build compiles its binary. */
@@ -402,7 +405,10 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
         `${which}: ${dockerfile} does not exist in the workspace (context ${context})`
       )
     }
-    const stages = parseDockerfile(text)
+    const parsed = parseDockerfileFull(text)
+    const stages = parsed.stages
+    const buildArgs = mergeBuildArgs(commonArgs, inputs.buildArgs, img.buildArgs)
+    const mounts = generated || !inputs.cache ? undefined : goCacheMountsOf(parsed, buildArgs)
     const foreignHere = platforms.filter(p => !isNativePlatform(p, runner))
     if (platforms.length > 1 && foreignHere.length > 0 && !generated) {
       for (const { stage, run } of targetPlatformRuns(stages)) {
@@ -458,7 +464,7 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
         }))
       })),
       labels,
-      buildArgs: mergeBuildArgs(commonArgs, inputs.buildArgs, img.buildArgs),
+      buildArgs,
       target: img.target,
       cacheScope: cacheScope(name),
       smoke: {
@@ -471,7 +477,8 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
         note
       },
       targetRuns: targetPlatformRuns(stages).map(r => r.run.line),
-      runnerBuild
+      runnerBuild,
+      goCacheMounts: mounts && (mounts.mounts.length || mounts.skipped.length) ? mounts : undefined
     }
   })
 

@@ -45,6 +45,19 @@ export function renderPlanText(plan: Plan): string {
         ['build args', img.buildArgs.map(a => `${a.key}=${a.value}`)],
         ['labels', Object.entries(img.labels).map(([k, v]) => `${k}=${v}`)],
         ['cache scope', img.cacheScope],
+        ...(img.goCacheMounts
+          ? [
+              [
+                'go cache mounts',
+                [
+                  ...img.goCacheMounts.mounts.map(
+                    m => `${m.target} (line ${m.line}): carried in the Actions cache`
+                  ),
+                  ...img.goCacheMounts.skipped.map(s => `${s}: not carried`)
+                ].join('\n')
+              ] as [string, string]
+            ]
+          : []),
         [
           'smoke test',
           img.smoke.enabled

@@ -1,6 +1,7 @@
 import { buildStage } from './build.js'
 import { builderStage, engineStage, loginStage, qemuStage } from './engine.js'
 import { goBuildStage, goCacheStage, goGateStage } from './go.js'
+import { goCacheMountsOutStage, goCacheMountsStage } from './goCacheMounts.js'
 import { pushStage } from './push.js'
 import { smokeStage } from './smoke.js'
 import type { Stage } from './stage.js'
@@ -19,7 +20,9 @@ export const ALL_STAGES: readonly Stage[] = [
   qemuStage,
   builderStage,
   loginStage,
+  goCacheMountsStage,
   buildStage,
+  goCacheMountsOutStage,
   smokeStage,
   pushStage
 ]

@@ -3,6 +3,7 @@ import type { GitHubContext } from '../context.js'
 import type { HandedOnImage } from '../distributed/digests.js'
 import type { BuiltImage } from '../docker/build.js'
 import type { BuilderInfo, EngineInfo } from '../docker/engine.js'
+import type { GoMountsRestore } from '../docker/goCacheMounts.js'
 import type { Inputs } from '../inputs.js'
 import type { Plan } from '../plan/plan.js'
 import type { Results, StageTiming } from '../results.js'
@@ -22,6 +23,8 @@ export interface StageContext {
   engine?: EngineInfo
   /** Set by the Builder stage. */
   builder?: BuilderInfo
+  /** Set by the Go cache mounts stage. */
+  goMounts?: GoMountsRestore
   /** Registries to log in to and as whom (decided when the Login stage is considered). */
   logins: { registry: string; username: string; password: string }[]
   /** Reading each loaded image back (docker save), started by the Build stage, in plan order. */

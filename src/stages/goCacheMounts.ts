@@ -1,0 +1,44 @@
+import { extractGoCacheMounts, restoreGoCacheMounts } from '../docker/goCacheMounts.js'
+import type { Plan } from '../plan/plan.js'
+import { needs, type Stage } from './stage.js'
+
+function mountImages(plan: Plan): Plan['images'] {
+  return plan.images.filter(i => i.goCacheMounts?.mounts.length)
+}
+
+/**
+ * Restores the Go cache mounts of the Dockerfile builds from the Actions cache and fills the
+ * builder's mounts with them (after Login: filling pulls the Go stage's base image).
+ */
+export const goCacheMountsStage: Stage = {
+  name: 'Go cache mounts',
+  applies: plan =>
+    (plan.cache && mountImages(plan).length > 0) ||
+    (plan.cache ? 'no RUN --mount=type=cache of a Go cache' : 'cache: false'),
+  async run(ctx) {
+    const restored = await restoreGoCacheMounts(mountImages(ctx.plan), {
+      builder: needs(ctx.builder, 'Builder').name,
+      workspace: ctx.github.workspace,
+      runnerPlatform: ctx.plan.runnerPlatform
+    })
+    ctx.goMounts = restored
+    if (restored.unavailable) return { status: 'unavailable', note: restored.unavailable }
+  }
+}
+
+/** After the build: copies the mounts out for the post step to save, unless the key was exact. */
+export const goCacheMountsOutStage: Stage = {
+  name: 'Go cache mounts out',
+  applies: (_plan, ctx) =>
+    !ctx.goMounts
+      ? 'no Go cache mounts carried'
+      : !ctx.goMounts.available
+        ? 'the Actions cache is not available'
+        : !ctx.goMounts.hit || 'restored on the exact key: nothing new to save',
+  run: ctx =>
+    extractGoCacheMounts(
+      mountImages(ctx.plan),
+      needs(ctx.goMounts, 'Go cache mounts'),
+      needs(ctx.builder, 'Builder').name
+    )
+}
