@@ -109,6 +109,8 @@ describe('mode: platform', () => {
       'Build',
       'Go cache mounts out',
       'Smoke test',
+      // a platform job checks its executable's architecture before its push by digest
+      'Architecture',
       'Push by digest',
       'Hand on digests'
     ])

@@ -158,6 +158,18 @@ describe('several Go modules and the generated Dockerfile', () => {
     expect(ws.runnerBuild?.filesDir).toBeUndefined()
   })
 
+  it("refuses expose/user/cmd/files when the runner build uses the context's own Dockerfile", () => {
+    expect(() =>
+      buildPlan(
+        inputsFor({ images: `- name: ghcr.io/acme/app\n${RUNNER}  context: out\n  expose: 80\n` }),
+        contextOf(release('v1.0.0')),
+        { ...opts, dockerfiles: { 'out/Dockerfile': 'FROM scratch\nCOPY app /app\n' } }
+      )
+    ).toThrow(
+      'images[0].expose: only for a generated Dockerfile, but the image uses out/Dockerfile'
+    )
+  })
+
   it('refuses a files source that does not exist', () => {
     expect(() =>
       buildPlan(inputsFor({ images: twoModules }), contextOf(release('v1.0.0')), {

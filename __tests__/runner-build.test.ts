@@ -7,7 +7,7 @@ import {
   splitGoVersionM
 } from '../src/go/build.js'
 import { renderPlanText } from '../src/plan/render.js'
-import { buildPlan } from '../src/plan/plan.js'
+import { buildPlan, dockerfilePaths } from '../src/plan/plan.js'
 import { generatedDockerfile, goEnvFor, renderLdflags } from '../src/plan/runnerBuild.js'
 import { parseDockerfile } from '../src/plan/dockerfile.js'
 import { contextOf } from '../test/fixtures/context.js'
@@ -23,7 +23,7 @@ const opts = (dockerfiles: Record<string, string> = {}) => ({
 })
 
 describe('runner builds in the plan', () => {
-  it('plans a cross-compile with a generated Dockerfile in a context of its own', () => {
+  it('plans a cross-compile with a generated Dockerfile in a directory of its own under RUNNER_TEMP', () => {
     const plan = buildPlan(
       inputsFor({
         images:
@@ -34,9 +34,15 @@ describe('runner builds in the plan', () => {
       opts()
     )
     const img = plan.images[0]
-    expect(img.context).toBe('.go-image-action/ghcr.io-acme-app')
-    expect(img.dockerfile).toBe('.go-image-action/ghcr.io-acme-app/Dockerfile')
+    // nothing in the checkout: the context and the Dockerfile are the action's own
+    expect(plan.actionDir).toBe('/runner/_temp/go-image-action')
+    expect(img.context).toBe('/runner/_temp/go-image-action/runner-build/ghcr.io-acme-app')
+    expect(img.dockerfile).toBe(
+      '/runner/_temp/go-image-action/runner-build/ghcr.io-acme-app/Dockerfile'
+    )
     expect(img.runnerBuild).toMatchObject({
+      outDir: '/runner/_temp/go-image-action/runner-build/ghcr.io-acme-app',
+      copyInto: undefined,
       main: './cmd/app',
       binary: 'app',
       ldflags: `-s -w -buildid= -X main.version=1.2.3 -X main.commit=${SHA} -X main.date=2019-05-15T15:20:53Z`
@@ -75,12 +81,59 @@ describe('runner builds in the plan', () => {
     expect(plan.images[0].runnerBuild).toEqual({
       main: './cmd/app',
       binary: 'app-server',
+      outDir: '/runner/_temp/go-image-action/runner-build/app',
+      copyInto: 'out',
       ldflags: `-X example.com/app/internal/v.Version=2.0.0 -X example.com/app/internal/v.Sha=${SHA.slice(0, 7)}`,
       goDir: '.',
       generatedDockerfile: undefined,
       files: [],
       filesDir: undefined
     })
+  })
+
+  it.each([
+    [
+      "a named context that holds a Dockerfile: the user's, used and never replaced",
+      '- name: app\n  main: ./cmd/app\n  context: deploy',
+      { 'deploy/Dockerfile': 'FROM scratch\n' },
+      { context: 'deploy', dockerfile: 'deploy/Dockerfile', generated: false, copyInto: 'deploy' }
+    ],
+    [
+      "a named context without a Dockerfile: one generated in the action's own directory",
+      '- name: app\n  main: ./cmd/app\n  context: deploy',
+      {},
+      {
+        context: 'deploy',
+        dockerfile: '/runner/_temp/go-image-action/runner-build/app/Dockerfile',
+        generated: true,
+        copyInto: 'deploy'
+      }
+    ],
+    [
+      "no context and a Dockerfile of the user's: relative to the workspace",
+      '- name: app\n  main: ./cmd/app\n  dockerfile: build/Dockerfile.runner',
+      { 'build/Dockerfile.runner': 'FROM scratch\n' },
+      {
+        context: '/runner/_temp/go-image-action/runner-build/app',
+        dockerfile: 'build/Dockerfile.runner',
+        generated: false,
+        copyInto: undefined
+      }
+    ]
+  ])('runner build paths: %s', (_n, images, dockerfiles, want) => {
+    const inputs = inputsFor({ images })
+    const plan = buildPlan(inputs, contextOf(release()), opts(dockerfiles))
+    const img = plan.images[0]
+    expect({
+      context: img.context,
+      dockerfile: img.dockerfile,
+      generated: img.runnerBuild?.generatedDockerfile !== undefined,
+      copyInto: img.runnerBuild?.copyInto
+    }).toEqual(want)
+    // the caller reads the Dockerfile a named context may hold, and only the user's
+    expect(dockerfilePaths(inputs)).toEqual([
+      want.generated ? 'deploy/Dockerfile' : want.dockerfile
+    ])
   })
 
   it.each([
@@ -136,6 +189,7 @@ describe('the QEMU trap', () => {
       {
         file: 'Dockerfile',
         line: 4,
+        title: 'Go build under emulation',
         message: expect.stringMatching(
           /^this go build runs on the target platform, so under QEMU for linux\/arm64 .*FROM --platform=\$BUILDPLATFORM golang:1\.26 AS build/
         )

@@ -2,6 +2,8 @@ import * as core from '@actions/core'
 import { BUILDER_STATE, removeBuilder } from './docker/builder.js'
 import { LOGINS_STATE, logout } from './docker/login.js'
 import { removeSmokeNetwork, SMOKE_NETWORK_STATE } from './docker/smoke.js'
+import { rm } from 'node:fs/promises'
+import { ACTION_DIR_STATE, removeWritten, WRITTEN_STATE } from './go/build.js'
 import { saveGoCache } from './go/cache.js'
 import { saveGoCacheMounts } from './docker/goCacheMounts.js'
 
@@ -23,6 +25,16 @@ export async function post(): Promise<void> {
       async () => {
         const network = core.getState(SMOKE_NETWORK_STATE)
         if (network) await removeSmokeNetwork(network)
+      }
+    ],
+    [
+      "the action's files",
+      async () => {
+        // what a runner build copied into a user's context, if the main step did not get to it
+        const written = core.getState(WRITTEN_STATE)
+        if (written) await removeWritten(JSON.parse(written) as string[])
+        const dir = core.getState(ACTION_DIR_STATE)
+        if (dir) await rm(dir, { recursive: true, force: true })
       }
     ],
     [

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { controlCharProblem } from './inputSchema.js'
 
 /** The GitHub context the action works from, as the runner hands it over. */
@@ -15,6 +16,8 @@ export interface GitHubContext {
   runId: string
   /** RUNNER_ARCH (X64, ARM64, ...), empty when unknown. */
   runnerArch: string
+  /** RUNNER_TEMP: the job's own temporary directory (the system's when unset). */
+  runnerTemp: string
 }
 
 /**
@@ -51,7 +54,8 @@ export function readContext(env: NodeJS.ProcessEnv): GitHubContext {
     actor: v('GITHUB_ACTOR'),
     workspace: v('GITHUB_WORKSPACE') || process.cwd(),
     runId: v('GITHUB_RUN_ID'),
-    runnerArch: v('RUNNER_ARCH')
+    runnerArch: v('RUNNER_ARCH'),
+    runnerTemp: v('RUNNER_TEMP') || tmpdir()
   }
 }
 

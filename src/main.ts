@@ -1,6 +1,5 @@
 import * as core from '@actions/core'
 import { access, readFile, stat } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { resolve } from 'node:path'
 import { readContext } from './context.js'
 import { execute } from './executor.js'
@@ -46,7 +45,6 @@ export async function run(): Promise<void> {
       goWorkingDirectoryExists: goDir?.isDirectory() ?? false,
       goDirectoriesExist,
       files,
-      tempDir: process.env['RUNNER_TEMP'] || tmpdir(),
       commitDate,
       now: new Date(),
       nodeArch: process.arch,
@@ -61,7 +59,7 @@ export async function run(): Promise<void> {
       core.warning(w.message, {
         file: w.file,
         startLine: w.line,
-        title: 'Go build under emulation'
+        title: w.title
       })
     }
 

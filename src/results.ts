@@ -6,6 +6,30 @@ export interface PlatformResult {
   /** Compressed size of the platform's image (manifest, config and layers), bytes. */
   size?: number
   smoke?: SmokeResult
+  /** Whether the executable the image runs fits the platform (checked before any push). */
+  architecture?: ArchitectureResult
+}
+
+/** The architecture check of one platform of an image. */
+export interface ArchitectureResult {
+  /**
+   * `verified`: the entrypoint's executable fits the platform (ELF class, byte order, machine,
+   * ARM float ABI, and a Go binary's GOOS/GOARCH/GOARM); `mismatch`: it does not, and the run
+   * fails before any push; `not-checked`: there is no ELF executable to check (see `note`).
+   */
+  status: 'verified' | 'mismatch' | 'not-checked'
+  /** The executable checked: its path in the image. */
+  file?: string
+  /** The script (`#!`) whose interpreter `file` is. */
+  script?: string
+  /** What was found: the ELF header and, for a Go binary, its recorded target. */
+  found?: string
+  /** What the platform needs. */
+  expected?: string
+  /** What does not fit the platform (a mismatch). */
+  problems?: string[]
+  /** Why nothing was checked, or what was left out (no go on PATH). */
+  note?: string
 }
 
 /** The outcome of one smoke test run. */

@@ -1,7 +1,7 @@
 import type { Plan, PlannedImage } from './plan/plan.js'
 import { md } from './plan/render.js'
 import { oneLine } from './util/text.js'
-import type { Results } from './results.js'
+import type { ArchitectureResult, Results } from './results.js'
 
 /** The results part of the job summary: digests, sizes, smoke results and stage times. */
 export function renderResultsMarkdown(plan: Plan, results: Results): string {
@@ -10,26 +10,26 @@ export function renderResultsMarkdown(plan: Plan, results: Results): string {
     out.push(
       '### Images',
       '',
-      '| image | platform | digest | size | smoke test |',
-      '|---|---|---|---|---|'
+      '| image | platform | digest | size | smoke test | architecture |',
+      '|---|---|---|---|---|---|'
     )
     for (const img of results.images) {
       out.push(
-        `| \`${img.name}\` | index | \`${img.digest ?? '-'}\` | | ${img.pushedTags.length ? `pushed: ${img.pushedTags.map(t => `\`${t}\``).join(', ')}` : 'not pushed'} |`
+        `| \`${img.name}\` | index | \`${img.digest ?? '-'}\` | | ${img.pushedTags.length ? `pushed: ${img.pushedTags.map(t => `\`${t}\``).join(', ')}` : 'not pushed'} | |`
       )
       for (const p of img.platforms) {
         const smoke = p.smoke
           ? `${p.smoke.ok ? 'passed' : '**failed**'} (${(p.smoke.ms / 1000).toFixed(1)} s)`
           : 'not run'
         out.push(
-          `| | ${p.platform} | \`${p.digest ?? '-'}\` | ${p.size === undefined ? '-' : formatBytes(p.size)} | ${smoke} |`
+          `| | ${p.platform} | \`${p.digest ?? '-'}\` | ${p.size === undefined ? '-' : formatBytes(p.size)} | ${smoke} | ${architectureCell(p.architecture)} |`
         )
       }
       for (const t of img.tags ?? []) {
         if (t.status === 'pushed') continue
-        out.push(`| | tag \`${md(t.ref)}\` | ${t.status}${t.note ? `: ${md(t.note)}` : ''} | | |`)
+        out.push(`| | tag \`${md(t.ref)}\` | ${t.status}${t.note ? `: ${md(t.note)}` : ''} | | | |`)
       }
-      if (img.latestNote && !img.tags?.length) out.push(`| | | ${md(img.latestNote)} | | |`)
+      if (img.latestNote && !img.tags?.length) out.push(`| | | ${md(img.latestNote)} | | | |`)
     }
     out.push('')
   }
@@ -69,6 +69,25 @@ export function runIt(image: PlannedImage, smokePassed: boolean): string[] {
 /** A word as a POSIX shell reads it back: quoted when it holds anything but safe characters. */
 function shellWord(word: string): string {
   return /^[A-Za-z0-9_./:=@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`
+}
+
+/** The architecture check of one platform, for a table cell. */
+export function architectureCell(a: ArchitectureResult | undefined): string {
+  // the file's path and the note come from the image: data, escaped
+  return md(architectureText(a))
+}
+
+function architectureText(a: ArchitectureResult | undefined): string {
+  if (!a) return 'not checked'
+  const file = a.file ? `${a.file}${a.script ? ` (interpreter of ${a.script})` : ''}: ` : ''
+  switch (a.status) {
+    case 'verified':
+      return `verified: ${file}${a.found}${a.note ? ` (${a.note})` : ''}`
+    case 'mismatch':
+      return `**wrong architecture**: ${file}${a.found} (${(a.problems ?? []).join(', ')})`
+    default:
+      return `not checked: ${a.note ?? ''}`
+  }
 }
 
 /** Bytes as KiB/MiB with one decimal. */

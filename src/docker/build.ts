@@ -5,7 +5,9 @@ import { join } from 'node:path'
 import { run } from '../exec.js'
 import type { PlannedImage } from '../plan/plan.js'
 import { buildCommand, type CacheWiring } from './buildArgs.js'
+import type { ArchitectureResult } from '../results.js'
 import { readLayout, saveLayout, type PlatformManifest } from './image.js'
+import { verifyArchitecture } from './verify.js'
 
 /** One built (and loaded) image. */
 export interface BuiltImage {
@@ -18,6 +20,8 @@ export interface BuiltImage {
    * its bytes are what was tested. Undefined when nothing will be pushed.
    */
   layout?: string
+  /** Each platform's architecture check, by platform. */
+  architecture: Map<string, ArchitectureResult>
 }
 
 /** A finished `buildx build --load`: the image and the index digest buildx reported. */
@@ -69,14 +73,18 @@ export async function buildImage(
  * Reads back the index and per-platform digests of a loaded image: what will be tested and
  * pushed. Checks them against what buildx reported and the planned platforms. The image is saved
  * by the digest buildx reported (never by a local tag another run could re-point); with `keep`,
- * the saved layout stays for the push.
+ * the saved layout stays for the push. Each platform's executable is checked against its platform
+ * from the same saved image (src/docker/verify.ts).
  */
 export async function readLoaded(loaded: LoadedImage, keep = false): Promise<BuiltImage> {
   const { image } = loaded
   const layout = await saveLayout(loaded.reportedDigest ?? image.versionTag)
   let local: Awaited<ReturnType<typeof readLayout>>
+  let architecture: Map<string, ArchitectureResult>
   try {
     local = await readLayout(layout)
+    // each platform's executable, from the same saved image
+    architecture = await verifyArchitecture(layout, local.manifests)
   } finally {
     if (!keep) await rm(layout, { recursive: true, force: true })
   }
@@ -97,6 +105,7 @@ export async function readLoaded(loaded: LoadedImage, keep = false): Promise<Bui
     image,
     digest: local.digest,
     manifests: local.manifests,
-    layout: keep ? layout : undefined
+    layout: keep ? layout : undefined,
+    architecture
   }
 }

@@ -1,7 +1,9 @@
 import * as core from '@actions/core'
 import { createHash } from 'node:crypto'
+import { constants } from 'node:fs'
 import {
   chmod,
+  copyFile,
   cp,
   lstat,
   mkdir,
@@ -9,6 +11,8 @@ import {
   readFile,
   realpath,
   rm,
+  rmdir,
+  stat,
   utimes,
   writeFile
 } from 'node:fs/promises'
@@ -18,6 +22,11 @@ import { limit } from '../limit.js'
 import { run } from '../exec.js'
 import type { PlannedImage } from '../plan/plan.js'
 import { goEnvFor } from '../plan/runnerBuild.js'
+
+/** State key: the action's own directory, which the post step removes. */
+export const ACTION_DIR_STATE = 'action-dir'
+/** State key: JSON list of what a runner build copied into a user's context, for the post step. */
+export const WRITTEN_STATE = 'context-files'
 
 /** One cross-compiled binary. */
 export interface BuiltBinary {
@@ -89,8 +98,11 @@ export function splitGoVersionM(text: string, files: string[]): Map<string, stri
   return new Map([...sections].map(([file, lines]) => [file, lines.join('\n')]))
 }
 
-/** Checks a binary's recorded GOOS/GOARCH(/GOARM/GOAMD64) against its platform. */
-export function checkBinaryPlatform(text: string, platform: string, path: string): void {
+/**
+ * What a binary's recorded GOOS/GOARCH(/GOARM/GOAMD64), from its `go version -m` section, says
+ * against its platform: empty when it fits.
+ */
+export function goPlatformProblems(text: string, platform: string): string[] {
   const got = parseGoVersionM(text)
   const want = goEnvFor(platform)
   const problems: string[] = []
@@ -99,28 +111,48 @@ export function checkBinaryPlatform(text: string, platform: string, path: string
   if (want['GOARM'] && !(got.goarm ?? '').startsWith(want['GOARM']))
     problems.push(`GOARM=${got.goarm}`)
   if (want['GOAMD64'] && got.goamd64 !== want['GOAMD64']) problems.push(`GOAMD64=${got.goamd64}`)
+  return problems
+}
+
+/** `GOOS=linux GOARCH=arm GOARM=7`: a Go binary's target, from its `go version -m` section. */
+export function goTarget(text: string): string {
+  const got = parseGoVersionM(text)
+  return [
+    `GOOS=${got.goos}`,
+    `GOARCH=${got.goarch}`,
+    ...(got.goarm ? [`GOARM=${got.goarm}`] : []),
+    ...(got.goamd64 ? [`GOAMD64=${got.goamd64}`] : [])
+  ].join(' ')
+}
+
+/** Checks a binary's recorded GOOS/GOARCH(/GOARM/GOAMD64) against its platform. */
+export function checkBinaryPlatform(text: string, platform: string, path: string): void {
+  const problems = goPlatformProblems(text, platform)
   if (problems.length > 0)
     throw new Error(`${path} is not a ${platform} binary: ${problems.join(', ')}`)
 }
 
 /**
  * Cross-compiles a runner build's package for every planned platform (several at once, sharing
- * the Go build cache), into `<context>/<os>/<arch>[/<variant>]/<binary>`, verifies each binary's
- * platform with `go version -m`, stamps it with the release date, and writes the generated
- * Dockerfile when the image has none.
+ * the Go build cache), into the action's own `<outDir>/<os>/<arch>[/<variant>]/<binary>`,
+ * verifies each binary's platform with `go version -m`, stamps it with the release date, and
+ * writes the generated Dockerfile there when the image has none. When the user named a context,
+ * the binaries are then copied into it (see copyIntoContext): `written` lists what was created
+ * there, for removal once the image is built.
  */
 export async function runnerBuild(
   image: PlannedImage,
   goDir: string,
   workspace: string,
   sourceDateEpoch: number
-): Promise<BuiltBinary[]> {
+): Promise<{ binaries: BuiltBinary[]; written: string[] }> {
   const rb = image.runnerBuild
-  if (!rb) return []
-  const context = resolve(workspace, image.context)
+  if (!rb) return { binaries: [], written: [] }
+  // the action's own directory: whatever an earlier step of this job left there goes
+  await rm(rb.outDir, { recursive: true, force: true })
   const binaries = await limit(image.platforms, availableParallelism(), async platform => {
-    const out = join(context, platform, rb.binary)
-    await mkdir(join(context, platform), { recursive: true })
+    const out = join(rb.outDir, platform, rb.binary)
+    await mkdir(join(rb.outDir, platform), { recursive: true })
     const started = Date.now()
     let compiled: string[]
     try {
@@ -159,7 +191,64 @@ export async function runnerBuild(
   if (rb.generatedDockerfile) {
     await writeFile(resolve(workspace, image.dockerfile), rb.generatedDockerfile)
   }
-  return binaries
+  const written: string[] = []
+  if (rb.copyInto !== undefined) {
+    const context = resolve(workspace, rb.copyInto)
+    try {
+      for (const b of binaries)
+        await copyIntoContext(b.path, context, join(b.platform, rb.binary), written)
+    } catch (e) {
+      await removeWritten(written)
+      throw new Error(`runner build of ${image.name} (${image.origin}): ${(e as Error).message}`)
+    }
+  }
+  return { binaries, written }
+}
+
+/**
+ * Copies a file into the user's context at `relative`, never overwriting: each directory it
+ * creates and the file itself (opened with exclusive create, timestamps kept) are appended to
+ * `written`. An existing file is an error that names it.
+ */
+export async function copyIntoContext(
+  src: string,
+  context: string,
+  relative: string,
+  written: string[]
+): Promise<void> {
+  const dest = join(context, relative)
+  // each missing directory on the way, outermost first: removed again afterwards (innermost first)
+  const parts = relative.split('/').slice(0, -1)
+  for (let i = 1; i <= parts.length; i++) {
+    const dir = join(context, ...parts.slice(0, i))
+    try {
+      await mkdir(dir)
+      written.push(dir)
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+    }
+  }
+  try {
+    await copyFile(src, dest, constants.COPYFILE_EXCL)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+      throw new Error(
+        `${dest} already exists in the build context; the action never overwrites a file of yours (move it, or leave out context: to build in a directory of the action's own)`
+      )
+    throw e
+  }
+  written.push(dest)
+  // the stamp of runnerBuild, to the sub-millisecond fraction (a Date would round it)
+  const { mtimeMs } = await stat(src)
+  await utimes(dest, mtimeMs / 1000, mtimeMs / 1000)
+}
+
+/** Removes what copyIntoContext created, files then directories, innermost first. */
+export async function removeWritten(written: string[]): Promise<void> {
+  for (const p of [...written].reverse()) {
+    // a directory is removed only when empty: anything else in it is not ours
+    await rm(p, { force: true }).catch(() => rmdir(p).catch(() => undefined))
+  }
 }
 
 /**

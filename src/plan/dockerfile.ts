@@ -25,10 +25,45 @@ export interface ParsedDockerfile {
   globalArgs: string[]
 }
 
+/** One instruction of a Dockerfile, continuation lines joined. */
+export interface Instruction {
+  /** 1-based line where it starts. */
+  line: number
+  /** Upper-cased (`FROM`, `RUN`, `ARG`, ...). */
+  instruction: string
+  rest: string
+}
+
+/**
+ * Splits a Dockerfile into instructions: line continuations (with the `# escape=` directive),
+ * comments and blank lines. Heredocs are kept as text.
+ */
+export function parseInstructions(text: string): Instruction[] {
+  const out: Instruction[] = []
+  const lines = text.split(/\r?\n/)
+  let escape = '\\'
+  for (let i = 0; i < lines.length; i++) {
+    const start = i
+    let line = lines[i]
+    const directive = /^#\s*escape\s*=\s*(\S)/i.exec(line)
+    if (directive && out.length === 0) escape = directive[1]
+    if (/^\s*(#|$)/.test(line)) continue
+    while (line.trimEnd().endsWith(escape) && i + 1 < lines.length) {
+      line = line.trimEnd().slice(0, -1) + ' '
+      i++
+      while (i < lines.length && /^\s*#/.test(lines[i])) i++
+      line += lines[i] ?? ''
+    }
+    const m = /^\s*(\w+)\s+(.*)$/.exec(line)
+    if (m) out.push({ line: start + 1, instruction: m[1].toUpperCase(), rest: m[2].trim() })
+  }
+  return out
+}
+
 /**
  * Splits a Dockerfile into stages with their RUN steps. Enough of the grammar for what the plan
- * needs (which stages run on the target platform and what they run): line continuations,
- * comments, `FROM [--platform=X] base [AS name]`, `RUN`. Heredocs are kept as text.
+ * needs (which stages run on the target platform and what they run): `FROM [--platform=X] base
+ * [AS name]`, `RUN`, `ENV`.
  */
 export function parseDockerfile(text: string): Stage[] {
   return parseDockerfileFull(text).stages
@@ -38,24 +73,7 @@ export function parseDockerfile(text: string): Stage[] {
 export function parseDockerfileFull(text: string): ParsedDockerfile {
   const stages: Stage[] = []
   const globalArgs: string[] = []
-  const lines = text.split(/\r?\n/)
-  let escape = '\\'
-  for (let i = 0; i < lines.length; i++) {
-    const start = i
-    let line = lines[i]
-    const directive = /^#\s*escape\s*=\s*(\S)/i.exec(line)
-    if (directive && stages.length === 0) escape = directive[1]
-    if (/^\s*(#|$)/.test(line)) continue
-    while (line.trimEnd().endsWith(escape) && i + 1 < lines.length) {
-      line = line.trimEnd().slice(0, -1) + ' '
-      i++
-      while (i < lines.length && /^\s*#/.test(lines[i])) i++
-      line += lines[i] ?? ''
-    }
-    const m = /^\s*(\w+)\s+(.*)$/.exec(line)
-    if (!m) continue
-    const instruction = m[1].toUpperCase()
-    const rest = m[2].trim()
+  for (const { line, instruction, rest } of parseInstructions(text)) {
     if (instruction === 'FROM') {
       const words = rest.split(/\s+/)
       let platform: string | undefined
@@ -66,7 +84,7 @@ export function parseDockerfileFull(text: string): ParsedDockerfile {
       }
       const asIndex = words.findIndex(w => w.toUpperCase() === 'AS')
       stages.push({
-        line: start + 1,
+        line,
         base: words[0] ?? '',
         platform,
         name: asIndex >= 0 ? words[asIndex + 1]?.toLowerCase() : undefined,
@@ -74,7 +92,7 @@ export function parseDockerfileFull(text: string): ParsedDockerfile {
         env: {}
       })
     } else if (instruction === 'RUN' && stages.length > 0) {
-      stages[stages.length - 1].runs.push({ line: start + 1, text: rest })
+      stages[stages.length - 1].runs.push({ line, text: rest })
     } else if (instruction === 'ENV' && stages.length > 0) {
       Object.assign(stages[stages.length - 1].env, parseEnv(rest))
     } else if (instruction === 'ARG' && stages.length === 0) {
@@ -158,6 +176,25 @@ export function cacheMounts(runText: string): CacheMount[] {
         .filter(f => f.toLowerCase() !== 'type=cache')
         .join(',')
     })
+  }
+  return out
+}
+
+/** The platform arguments BuildKit sets for each target platform. */
+export const TARGET_ARGS = ['TARGETPLATFORM', 'TARGETOS', 'TARGETARCH', 'TARGETVARIANT']
+
+/**
+ * `ARG TARGETARCH=amd64` and the like: a default on a platform argument. BuildKit then uses the
+ * default instead of the platform being built, so every platform gets, say, an amd64 binary.
+ */
+export function targetArgDefaults(text: string): { line: number; arg: string; value: string }[] {
+  const out: { line: number; arg: string; value: string }[] = []
+  for (const { line, instruction, rest } of parseInstructions(text)) {
+    if (instruction !== 'ARG') continue
+    for (const word of rest.split(/\s+/)) {
+      const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(word)
+      if (m && TARGET_ARGS.includes(m[1])) out.push({ line, arg: m[1], value: m[2] })
+    }
   }
   return out
 }

@@ -1,4 +1,4 @@
-import { join, posix as path } from 'node:path'
+import { posix as path } from 'node:path'
 import type { GitHubContext } from '../context.js'
 import type { BuildArg, Inputs, Mode, Tristate } from '../inputs.js'
 import type { FileCopy, GoGateStep, SmokeHttp } from '../inputValues.js'
@@ -6,7 +6,7 @@ import { DEFAULT_TAGS, DEFAULT_TAGS_NOT_RELEASE, planTags } from './tags.js'
 import { labelText } from '../util/text.js'
 import { artifactPrefix, jobPlatform, platformMatrix, type DistributedPlan } from './distributed.js'
 import { deriveMetadata, type Metadata } from './metadata.js'
-import { parseDockerfileFull, targetPlatformRuns } from './dockerfile.js'
+import { parseDockerfileFull, targetArgDefaults, targetPlatformRuns } from './dockerfile.js'
 import { goCacheMountsOf, type GoCacheMountsPlan } from './goCacheMounts.js'
 import { isNativePlatform, runnerPlatform } from './platforms.js'
 import { floatingRange, type PublishTarget } from './publish.js'
@@ -104,7 +104,19 @@ export interface RunnerBuild {
   ldflags: string
   /** The Go module directory it compiles in, relative to the workspace. */
   goDir: string
-  /** The Dockerfile the action writes at `dockerfile`, when the image has none of its own. */
+  /**
+   * Where the binaries are compiled, in the `<os>/<arch>[/<variant>]/<binary>` layout: a
+   * directory of the action's own under RUNNER_TEMP, never the checkout. It is the build context
+   * unless the user names one.
+   */
+  outDir: string
+  /**
+   * The user's own context (workspace-relative) when the image names one: the binaries are copied
+   * into it, each with an exclusive create (an existing file is never overwritten), and removed
+   * again once the image is built.
+   */
+  copyInto?: string
+  /** The Dockerfile the action writes at `dockerfile` (inside outDir), when the image has none. */
   generatedDockerfile?: string
   /** Files of the module copied into the image (generated Dockerfile only). */
   files: FileCopy[]
@@ -116,6 +128,8 @@ export interface RunnerBuild {
 export interface FileWarning {
   file: string
   line: number
+  /** The annotation's title. */
+  title: string
   message: string
 }
 
@@ -152,6 +166,11 @@ export interface Plan {
   fileWarnings: FileWarning[]
   /** Every Go module directory the run uses (gate and runner builds), workspace-relative. */
   goModules: string[]
+  /**
+   * The action's own directory under RUNNER_TEMP (runner-build binaries, generated Dockerfiles);
+   * the post step removes it. Nothing the action writes goes into the checkout.
+   */
+  actionDir: string
   /** The date as Unix seconds, for SOURCE_DATE_EPOCH. */
   sourceDateEpoch: number
 }
@@ -189,8 +208,6 @@ export interface PlanOptions {
   goDirectoriesExist?: Record<string, boolean>
   /** Whether each `files` source exists, by workspace-relative path (see filesPaths). */
   files?: Record<string, boolean>
-  /** A temporary directory of the job (RUNNER_TEMP), where files for images are staged. */
-  tempDir?: string
 }
 
 /** The workspace-relative source of every `files` entry, for the caller to check it exists. */
@@ -210,29 +227,64 @@ function imageGoDir(inputs: Inputs, img: Inputs['images'][number]): string {
   return img.goWorkingDirectory ?? inputs.goWorkingDirectory
 }
 
-/** The workspace-relative Dockerfile path of every image that has one, for the caller to read. */
+/** The action's own directory under RUNNER_TEMP. */
+export function actionDirOf(runnerTemp: string): string {
+  return path.join(runnerTemp, 'go-image-action')
+}
+
+/**
+ * The workspace-relative path of every Dockerfile the images may use, for the caller to read:
+ * each image's own and, for a runner build in a context the user names, the Dockerfile that
+ * context may hold (used when it exists, never replaced).
+ */
 export function dockerfilePaths(inputs: Inputs): string[] {
-  return inputs.images
-    .map(img => resolvePaths(inputs, img))
-    .filter(p => !p.generated)
-    .map(p => p.dockerfile)
+  return inputs.images.flatMap(img => {
+    const d = resolvePaths(inputs, img, '').dockerfile
+    return d ? [d] : []
+  })
+}
+
+/** Where an image's context and Dockerfile are; `outDir` for a runner build. */
+interface ImagePaths {
+  context: string
+  /** The user's Dockerfile; undefined when a runner build's Dockerfile is generated. */
+  dockerfile?: string
+  /** A runner build may use it when it exists and otherwise gets a generated one. */
+  optional: boolean
+  outDir?: string
 }
 
 function resolvePaths(
   inputs: Inputs,
-  img: Inputs['images'][number]
-): { context: string; dockerfile: string; generated: boolean } {
-  // A runner build gets a context of its own for the binaries, unless the user names one.
-  const contextInput =
-    img.context ??
-    (img.main !== undefined ? `.go-image-action/${cacheScope(img.ref.name)}` : inputs.context)
-  const context = path.normalize(contextInput).replace(/(.)\/+$/, '$1')
-  const generated = img.main !== undefined && img.dockerfile === undefined
-  const dockerfileName = img.dockerfile ?? (generated ? 'Dockerfile' : inputs.dockerfile)
-  const dockerfile = path.isAbsolute(dockerfileName)
-    ? dockerfileName
-    : path.normalize(path.join(context, dockerfileName))
-  return { context, dockerfile, generated }
+  img: Inputs['images'][number],
+  actionDir: string
+): ImagePaths {
+  const clean = (p: string): string => path.normalize(p).replace(/(.)\/+$/, '$1')
+  const under = (dir: string, file: string): string =>
+    path.isAbsolute(file) ? file : path.normalize(path.join(dir, file))
+  if (img.main === undefined) {
+    const context = clean(img.context ?? inputs.context)
+    return {
+      context,
+      dockerfile: under(context, img.dockerfile ?? inputs.dockerfile),
+      optional: false
+    }
+  }
+  // A runner build compiles into a directory of the action's own, which is its context unless
+  // the user names one.
+  const outDir = path.join(actionDir, 'runner-build', cacheScope(img.ref.name))
+  if (img.context === undefined) {
+    // the user's Dockerfile lives in the checkout: relative to the workspace
+    const dockerfile = img.dockerfile === undefined ? undefined : under('.', img.dockerfile)
+    return { context: outDir, dockerfile, optional: false, outDir }
+  }
+  const context = clean(img.context)
+  return {
+    context,
+    dockerfile: under(context, img.dockerfile ?? inputs.dockerfile),
+    optional: img.dockerfile === undefined,
+    outDir
+  }
 }
 
 /**
@@ -250,6 +302,7 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
   })
   const warnings: string[] = []
   const fileWarnings: FileWarning[] = []
+  const actionDir = actionDirOf(ctx.runnerTemp)
 
   const notices: string[] = []
   const secretsWithheld = metadata.fork
@@ -324,7 +377,17 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
   }
   const images: PlannedImage[] = jobImages.map(img => {
     const name = img.ref.name
-    const { context, dockerfile, generated } = resolvePaths(inputs, img)
+    const paths = resolvePaths(inputs, img, actionDir)
+    const userText = paths.dockerfile === undefined ? undefined : opts.dockerfiles[paths.dockerfile]
+    // a runner build without a Dockerfile of the user's gets one, in its own directory
+    const generated =
+      img.main !== undefined &&
+      userText === undefined &&
+      (paths.dockerfile === undefined || paths.optional)
+    const context = paths.context
+    const dockerfile = generated
+      ? path.join(paths.outDir as string, 'Dockerfile')
+      : (paths.dockerfile as string)
     const platforms = onlyPlatform ? [onlyPlatform] : (img.platforms ?? inputs.platforms)
     const planned = planTags(
       img.tags ?? inputs.tags ?? (metadata.release ? DEFAULT_TAGS : DEFAULT_TAGS_NOT_RELEASE),
@@ -369,6 +432,12 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
     if (img.main !== undefined) {
       const goDir = imageGoDir(inputs, img)
       const files = img.files ?? []
+      // the keys of a generated Dockerfile mean nothing to the Dockerfile found in the context
+      const ignored = (['expose', 'user', 'cmd', 'files'] as const).find(k => img[k] !== undefined)
+      if (!generated && ignored)
+        throw new Error(
+          `${img.origin}.${ignored}: only for a generated Dockerfile, but the image uses ${dockerfile}`
+        )
       for (const [i, f] of files.entries()) {
         if (opts.files?.[path.join(goDir, f.src)] === false)
           throw new Error(
@@ -380,6 +449,8 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
         binary: img.binary as string,
         goDir,
         ldflags: renderLdflags(img.ldflags ?? DEFAULT_LDFLAGS, metadata, `${img.origin}.ldflags`),
+        outDir: paths.outDir as string,
+        copyInto: img.context === undefined ? undefined : context,
         generatedDockerfile: generated
           ? generatedDockerfile({
               baseImage: img.baseImage ?? DEFAULT_BASE_IMAGE,
@@ -392,13 +463,11 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
             })
           : undefined,
         files,
-        filesDir:
-          files.length > 0
-            ? join(opts.tempDir ?? '/tmp', 'go-image-action-files', cacheScope(name))
-            : undefined
+        // the action's own directory, beside the binaries; the post step removes it
+        filesDir: files.length > 0 ? path.join(actionDir, 'files', cacheScope(name)) : undefined
       }
     }
-    const text = runnerBuild?.generatedDockerfile ?? opts.dockerfiles[dockerfile]
+    const text = runnerBuild?.generatedDockerfile ?? userText
     if (text === undefined) {
       const which = img.dockerfile !== undefined ? `${img.origin}.dockerfile` : 'dockerfile'
       throw new Error(
@@ -416,6 +485,7 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
         fileWarnings.push({
           file: dockerfile,
           line: run.line,
+          title: 'Go build under emulation',
           message:
             `this go build runs on the target platform, so under QEMU for ${foreignHere.join(', ')} ` +
             '(5-20x slower, and Go can crash under emulation). Compile on the build platform instead: ' +
@@ -423,6 +493,18 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
             'ARG TARGETOS TARGETARCH and GOOS=$TARGETOS GOARCH=$TARGETARCH go build ...'
         })
       }
+    }
+
+    for (const d of generated ? [] : targetArgDefaults(text)) {
+      fileWarnings.push({
+        file: dockerfile,
+        line: d.line,
+        title: `Default on ${d.arg}`,
+        message:
+          `ARG ${d.arg}=${d.value}: BuildKit uses this default instead of the platform being built, ` +
+          `so the image of every platform (${platforms.join(', ')}) is built for ${d.arg}=${d.value}, ` +
+          `e.g. ships a binary for the wrong architecture. Declare it without a value: ARG ${d.arg}`
+      })
     }
 
     const smokePlatforms =
@@ -558,6 +640,7 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
     notices,
     fileWarnings,
     goModules,
+    actionDir,
     sourceDateEpoch: Math.floor(Date.parse(metadata.date) / 1000)
   }
 }

@@ -3,6 +3,7 @@ import semver from 'semver'
 import { buildImage, readLoaded } from '../docker/build.js'
 import { buildCacheUnavailableReason, buildxCacheVersion } from '../cacheService.js'
 import { addBuilt } from './built.js'
+import { removeContextFiles } from './go.js'
 import { needs, type Stage } from './stage.js'
 import { smokes } from './smoke.js'
 
@@ -20,19 +21,24 @@ export const buildStage: Stage = {
     const cache = {
       gha: ctx.plan.cache && buildCacheUsable(builder.buildkitVersion, engine.buildxVersion)
     }
-    for (const image of ctx.plan.images) {
-      const loaded = await buildImage(image, {
-        builder: builder.name,
-        cache,
-        workspace: ctx.github.workspace,
-        sourceDateEpoch: ctx.plan.sourceDateEpoch,
-        // a platform job's manifests go into the merge's OCI index, which carries annotations
-        ociMediaTypes: ctx.plan.mode === 'platform'
-      })
-      const read = readLoaded(loaded, ctx.plan.push)
-      // awaited later; a later build's failure must not leave it an unhandled rejection
-      read.catch(() => undefined)
-      ctx.reads.push(read)
+    try {
+      for (const image of ctx.plan.images) {
+        const loaded = await buildImage(image, {
+          builder: builder.name,
+          cache,
+          workspace: ctx.github.workspace,
+          sourceDateEpoch: ctx.plan.sourceDateEpoch,
+          // a platform job's manifests go into the merge's OCI index, which carries annotations
+          ociMediaTypes: ctx.plan.mode === 'platform'
+        })
+        const read = readLoaded(loaded, ctx.plan.push)
+        // awaited later; a later build's failure must not leave it an unhandled rejection
+        read.catch(() => undefined)
+        ctx.reads.push(read)
+      }
+    } finally {
+      // the binaries a runner build copied into a user's context have been sent to the builder
+      await removeContextFiles(ctx)
     }
     if (!smokes(ctx.plan)) addBuilt(ctx, await Promise.all(ctx.reads))
   }

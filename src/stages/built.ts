@@ -12,7 +12,12 @@ function imageResult(b: BuiltImage): ImageResult {
   return {
     name: b.image.name,
     digest: b.digest,
-    platforms: b.manifests.map(m => ({ platform: m.platform, digest: m.digest, size: m.size })),
+    platforms: b.manifests.map(m => ({
+      platform: m.platform,
+      digest: m.digest,
+      size: m.size,
+      architecture: b.architecture.get(m.platform)
+    })),
     pushedTags: []
   }
 }

@@ -1,9 +1,10 @@
+import * as core from '@actions/core'
 import { resolve } from 'node:path'
-import { runnerBuild } from '../go/build.js'
+import { ACTION_DIR_STATE, removeWritten, runnerBuild, WRITTEN_STATE } from '../go/build.js'
 import { goBuildConfig, markGoCacheForSave, restoreGoCache } from '../go/cache.js'
 import { goGate } from '../go/gate.js'
 import type { Plan } from '../plan/plan.js'
-import type { Stage } from './stage.js'
+import type { Stage, StageContext } from './stage.js'
 
 /** Whether the run uses Go on the runner (the gate or a runner build). */
 function usesGo(plan: Plan): boolean {
@@ -36,15 +37,34 @@ export const goGateStage: Stage = {
   }
 }
 
-/** Cross-compiles each runner-build image's binaries on the runner. */
+/**
+ * Cross-compiles each runner-build image's binaries on the runner, into the action's own
+ * directory (and, for a context the user names, copies them there, never over a file).
+ */
 export const goBuildStage: Stage = {
   name: 'Go build',
   applies: plan => plan.images.some(i => i.runnerBuild) || 'no runner build (no image sets main)',
   async run(ctx) {
+    // the post step removes the action's own directory, and what is left in a user's context
+    core.saveState(ACTION_DIR_STATE, ctx.plan.actionDir)
     for (const image of ctx.plan.images.filter(i => i.runnerBuild)) {
       // in the image's own module
       const goDir = resolve(ctx.github.workspace, image.runnerBuild?.goDir ?? '.')
-      await runnerBuild(image, goDir, ctx.github.workspace, ctx.plan.sourceDateEpoch)
+      const out = await runnerBuild(image, goDir, ctx.github.workspace, ctx.plan.sourceDateEpoch)
+      ctx.contextFiles.push(...out.written)
+      if (out.written.length > 0) core.saveState(WRITTEN_STATE, JSON.stringify(ctx.contextFiles))
     }
   }
+}
+
+/**
+ * Removes what runner builds copied into a user's context, once the images are built (or the
+ * build failed): nothing is left in the checkout for a later step to see.
+ */
+export async function removeContextFiles(ctx: StageContext): Promise<void> {
+  if (ctx.contextFiles.length === 0) return
+  await removeWritten(ctx.contextFiles)
+  ctx.contextFiles = []
+  // removed: the post step must not remove a file a later step may put there
+  core.saveState(WRITTEN_STATE, '[]')
 }

@@ -1,3 +1,4 @@
+import { architectureStage } from './architecture.js'
 import { buildStage } from './build.js'
 import { builderStage, engineStage, loginStage, qemuStage } from './engine.js'
 import { goBuildStage, goCacheStage, goGateStage } from './go.js'
@@ -9,8 +10,8 @@ import { collectStage, handOnStage, mergeStage, pushDigestStage } from './distri
 import type { Mode } from '../inputs.js'
 
 /**
- * The single-job run (mode `all`): gate -> qemu/buildx -> login -> build -> smoke -> push. Any
- * failure stops the run before anything is pushed.
+ * The single-job run (mode `all`): gate -> qemu/buildx -> login -> build -> smoke -> architecture
+ * -> push. Any failure stops the run before anything is pushed.
  */
 export const ALL_STAGES: readonly Stage[] = [
   goCacheStage,
@@ -24,6 +25,7 @@ export const ALL_STAGES: readonly Stage[] = [
   buildStage,
   goCacheMountsOutStage,
   smokeStage,
+  architectureStage,
   pushStage
 ]
 

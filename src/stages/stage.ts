@@ -31,6 +31,11 @@ export interface StageContext {
   reads: Promise<BuiltImage>[]
   /** Images built and read back (digests, platforms), in plan order. */
   built: BuiltImage[]
+  /**
+   * What runner builds copied into contexts the user named (files and the directories made for
+   * them): removed once the images are built.
+   */
+  contextFiles: string[]
   /** The merge: every platform job's pushed digests (set by Collect digests). */
   handedOn?: HandedOnImage[]
   /** Run once every stage succeeded (e.g. marking the Go cache for the post step to save). */
@@ -65,7 +70,18 @@ export function stageContext(
   results: Results,
   goDir: string
 ): StageContext {
-  return { plan, inputs, github, results, goDir, logins: [], reads: [], built: [], onSuccess: [] }
+  return {
+    plan,
+    inputs,
+    github,
+    results,
+    goDir,
+    logins: [],
+    reads: [],
+    built: [],
+    contextFiles: [],
+    onSuccess: []
+  }
 }
 
 /**

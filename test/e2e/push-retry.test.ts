@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { runAction, type ActionRun } from '../harness/runner.js'
 import { release } from '../fixtures/events.js'
 import { authRegistry, removeImages, requireBench, tagsOf, uniqueRepo } from './bench.js'
+import { startDockerd, type SecondDaemon } from './dockerd.js'
 import { startRegistryProxy, type RegistryProxy } from '../registry-proxy/proxy.js'
 import { imagesOf, inconsistencies, registryState } from '../registry-proxy/check.js'
 
@@ -33,10 +34,13 @@ function publish(
   names: string[],
   version: string,
   inputs: Record<string, string> = {},
-  timeoutMs = 5 * MINUTES
+  timeoutMs = 5 * MINUTES,
+  dockerHost?: string
 ): Promise<ActionRun> {
+  const fx = release(`v${version}`)
   return runAction({
-    ...release(`v${version}`),
+    ...fx,
+    env: dockerHost ? { ...fx.env, DOCKER_HOST: dockerHost } : fx.env,
     workspace,
     timeoutMs,
     inputs: {
@@ -262,12 +266,14 @@ describe('one tag fails for good, then the release is run again', () => {
 })
 
 /**
- * Two releases on one engine, under one image name, racing for `latest`: `first` is held at its
- * write of latest (after it decided to move it) until `second` has finished.
+ * Two releases racing for `latest` under one image name, on one engine (or `second` on another
+ * engine, `secondHost`): `first` is held at its write of latest (after it decided to move it)
+ * until `second` has finished.
  */
 async function race(
   first: string,
-  second: string
+  second: string,
+  secondHost?: string
 ): Promise<{ img: { name: string; repo: string }; done: ActionRun[] }> {
   const img = image(`race-${first.replace(/\./g, '')}`)
   let release!: () => void
@@ -286,7 +292,7 @@ async function race(
     if (Date.now() > deadline) throw new Error(`${first} never reached its write of latest`)
     await new Promise(resolve => setTimeout(resolve, 200))
   }
-  const other = await publish([img.name], second)
+  const other = await publish([img.name], second, {}, 5 * MINUTES, secondHost)
   release()
   const done = [await held, other]
   runs.push(...done)
@@ -312,6 +318,30 @@ describe.each([
     expect(Object.keys(state).sort()).toEqual(['1.2.9', '1.3.0', 'latest'])
     expect(state['latest']).toBe(state['1.3.0'])
     expect(state['1.3.0']).not.toBe(state['1.2.9'])
+  })
+})
+
+describe('racing releases on two engines', () => {
+  let daemon: SecondDaemon | undefined
+  const results: Awaited<ReturnType<typeof race>>[] = []
+  beforeAll(async () => {
+    daemon = await startDockerd('race', true)
+    results.push(
+      await race('1.2.9', '1.3.0', daemon.host),
+      await race('1.3.0', '1.2.9', daemon.host)
+    )
+  }, 10 * MINUTES)
+  afterAll(async () => {
+    await daemon?.stop()
+  }, 2 * MINUTES)
+
+  it('leave latest on 1.3.0 in both orders', async () => {
+    for (const { img, done } of results) {
+      for (const r of done) expect(r.main.exitCode).toBe(0)
+      const state = await registryState(img.repo)
+      expect(state['latest']).toBe(state['1.3.0'])
+      expect(state['1.3.0']).not.toBe(state['1.2.9'])
+    }
   })
 })
 

@@ -1,0 +1,3 @@
+module example.com/wrong-arch
+
+go 1.26
