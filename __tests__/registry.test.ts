@@ -170,3 +170,16 @@ describe('floating tags', () => {
     expect(publishTargets('r/a', ['r/a:main', 'r/a:sha-1234567'], 'main')[0].floating).toEqual([])
   })
 })
+
+describe('commands under a timeout', () => {
+  it('stops a command that does not finish, with an error naming it and the time', async () => {
+    const { run } = await import('../src/exec.js')
+    await expect(run('sleep', ['30'], { timeoutSeconds: 1, silent: true })).rejects.toThrow(
+      'sleep 30 did not finish in 1 s and was stopped'
+    )
+    const res = await run('sleep', ['30'], { timeoutSeconds: 1, silent: true, allowFailure: true })
+    expect(res.timedOut).toBe(true)
+    const quick = await run('true', [], { timeoutSeconds: 5, silent: true })
+    expect([quick.exitCode, quick.timedOut]).toEqual([0, false])
+  }, 30_000)
+})

@@ -1,4 +1,5 @@
 import * as core from '@actions/core'
+import { rm } from 'node:fs/promises'
 import { BUILDER_STATE, removeBuilder } from './docker/builder.js'
 import { LOGINS_STATE, logout } from './docker/login.js'
 import { removeSmokeNetwork, SMOKE_NETWORK_STATE } from './docker/smoke.js'
@@ -6,8 +7,13 @@ import { rm } from 'node:fs/promises'
 import { ACTION_DIR_STATE, removeWritten, WRITTEN_STATE } from './go/build.js'
 import { saveGoCache } from './go/cache.js'
 import { saveGoCacheMounts } from './docker/goCacheMounts.js'
+import { TEMP_DIR_STATE } from './tempDir.js'
 
-/** The post step: cleans up and saves caches; it never fails the job. */
+/**
+ * The post step: saves the Go cache, logs out, removes the builder and the temporary files the
+ * main step made, each from what the main step put in its state as it went, so it also cleans up
+ * after a main step that failed or was cancelled (killed). It never fails the job.
+ */
 export async function post(): Promise<void> {
   const steps: [string, () => Promise<void>][] = [
     ['Go cache', saveGoCache],
@@ -43,6 +49,13 @@ export async function post(): Promise<void> {
         const builder = core.getState(BUILDER_STATE)
         if (builder) await removeBuilder(builder)
       }
+    ],
+    [
+      'temporary files',
+      async () => {
+        const dir = core.getState(TEMP_DIR_STATE)
+        if (dir) await rm(dir, { recursive: true, force: true })
+      }
     ]
   ]
   for (const [name, step] of steps) {
@@ -52,4 +65,6 @@ export async function post(): Promise<void> {
       core.warning(`post (${name}): ${(e as Error).message}`)
     }
   }
+  // whatever a library did on the way (core.setFailed sets it), the post step does not fail
+  process.exitCode = 0
 }

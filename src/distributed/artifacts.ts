@@ -1,13 +1,13 @@
 import * as core from '@actions/core'
 import { DefaultArtifactClient } from '@actions/artifact'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { tempDir } from '../tempDir.js'
 import { RECORD_FILE, type DigestRecord } from './digests.js'
 
 /** Uploads a platform job's record as the run artifact `name` (one artifact per platform job). */
 export async function uploadRecord(name: string, record: DigestRecord): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'gia-digests-'))
+  const dir = await tempDir('digests-')
   try {
     await writeFile(join(dir, RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`)
     const res = await new DefaultArtifactClient().uploadArtifact(
@@ -27,7 +27,7 @@ export async function downloadRecords(prefix: string): Promise<DigestRecord[]> {
   const client = new DefaultArtifactClient()
   const { artifacts } = await client.listArtifacts({ latest: true })
   const ours = artifacts.filter(a => a.name.startsWith(prefix))
-  const dir = await mkdtemp(join(tmpdir(), 'gia-digests-'))
+  const dir = await tempDir('digests-')
   try {
     const records: DigestRecord[] = []
     for (const a of ours) {

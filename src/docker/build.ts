@@ -1,8 +1,8 @@
 import * as core from '@actions/core'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { run } from '../exec.js'
+import { tempDir } from '../tempDir.js'
 import type { PlannedImage } from '../plan/plan.js'
 import { buildCommand, type CacheWiring } from './buildArgs.js'
 import type { ArchitectureResult } from '../results.js'
@@ -45,7 +45,7 @@ export async function buildImage(
     ociMediaTypes?: boolean
   }
 ): Promise<LoadedImage> {
-  const dir = await mkdtemp(join(tmpdir(), 'gia-build-'))
+  const dir = await tempDir('build-')
   const metadataFile = join(dir, 'metadata.json')
   const args = buildCommand(image, {
     builder: opts.builder,

@@ -29,6 +29,8 @@ export async function setupBuilder(engine: EngineInfo, runId: string): Promise<B
   core.info(
     `the current builder ${current.name} (driver ${current.driver}) is not one the action builds with; creating a docker-container builder ${name}`
   )
+  // remembered before it exists: a main step killed while creating it still has it removed
+  core.saveState(BUILDER_STATE, name)
   await run('docker', [
     'buildx',
     'create',
@@ -38,7 +40,6 @@ export async function setupBuilder(engine: EngineInfo, runId: string): Promise<B
     'docker-container',
     '--bootstrap'
   ])
-  core.saveState(BUILDER_STATE, name)
   return inspectBuilder(name)
 }
 

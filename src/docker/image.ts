@@ -1,7 +1,7 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { run } from '../exec.js'
+import { tempDir } from '../tempDir.js'
 
 /** One platform's manifest in an image index. */
 export interface PlatformManifest {
@@ -59,8 +59,7 @@ const SAVE_TIMEOUT_S = 900
  * cannot swap the image.
  */
 export async function saveLayout(ref: string): Promise<string> {
-  const base = process.env['RUNNER_TEMP'] || tmpdir()
-  const dir = await mkdtemp(join(base, 'gia-save-'))
+  const dir = await tempDir('save-')
   try {
     await run('docker', ['save', '--output', join(dir, 'image.tar'), ref], {
       silent: true,

@@ -58,6 +58,9 @@ export async function login(
   const done: string[] = []
   for (const t of targets) {
     core.setSecret(t.password)
+    // remembered before docker writes the login: a main step killed now is still logged out
+    done.push(t.registry)
+    core.saveState(LOGINS_STATE, JSON.stringify(done))
     const server = t.registry === 'docker.io' ? [] : [t.registry]
     const res = await run(
       'docker',
@@ -71,8 +74,6 @@ export async function login(
       const why = (res.stderr || res.stdout).replaceAll(t.password, '***').trim().split('\n').pop()
       throw new Error(`login to ${t.registry} as ${t.username} failed: ${why}`)
     }
-    done.push(t.registry)
-    core.saveState(LOGINS_STATE, JSON.stringify(done))
   }
 }
 

@@ -69,6 +69,12 @@ export interface RunActionOptions {
   timeoutMs?: number
   /** Called with every chunk the steps print (for long e2e runs). */
   onOutput?: (chunk: string) => void
+  /**
+   * Kills the main step, as a cancelled job's runner does, once everything it printed matches
+   * `when`: `signal` goes to its whole process group (node and the commands it runs); `before`
+   * runs first, to look at what the main step left while it is still there.
+   */
+  killMain?: { when: RegExp; signal: NodeJS.Signals; before?: () => void }
 }
 
 interface ManifestInput {
@@ -167,7 +173,8 @@ async function runStep(
     { ...env, ...files },
     workspace,
     opts,
-    log
+    log,
+    which === 'main' ? opts.killMain : undefined
   )
   return {
     exitCode,
@@ -192,22 +199,36 @@ function spawnNode(
   env: Record<string, string>,
   cwd: string,
   opts: RunActionOptions,
-  log: string[]
+  log: string[],
+  kill?: RunActionOptions['killMain']
 ): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(NODE24, [entry], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(NODE24, [entry], {
+      cwd,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: kill !== undefined
+    })
     let stdout = ''
     let stderr = ''
+    let killed = false
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20 * 60_000)
+    const seen = (chunk: string): void => {
+      log.push(chunk)
+      opts.onOutput?.(chunk)
+      if (kill && !killed && kill.when.test(stdout + stderr)) {
+        killed = true
+        kill.before?.()
+        process.kill(-(child.pid as number), kill.signal)
+      }
+    }
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString()
-      log.push(d.toString())
-      opts.onOutput?.(d.toString())
+      seen(d.toString())
     })
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString()
-      log.push(d.toString())
-      opts.onOutput?.(d.toString())
+      seen(d.toString())
     })
     child.on('error', reject)
     child.on('close', code => {
