@@ -4,12 +4,12 @@
  * own filesystem, read from the layers `docker save` wrote), its ELF header and, for a Go binary,
  * the GOOS/GOARCH/GOARM that `go version -m` reads from it.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { run } from '../exec.js'
 import { goPlatformProblems, goTarget, splitGoVersionM } from '../go/build.js'
 import type { ArchitectureResult } from '../results.js'
+import { tempDir } from '../tempDir.js'
 import { describeElf, describeExpected, elfProblems, parseElfHeader } from './elf.js'
 import { blobPath } from './image.js'
 import { DEFAULT_PATH, ImageFs } from './imageFs.js'
@@ -108,7 +108,7 @@ export async function verifyArchitecture(
     .map((m, i) => ({ platform: m.platform, found: found[i] }))
     .filter(e => e.found.bytes !== undefined)
   if (elves.length === 0) return results
-  const dir = await mkdtemp(join(tmpdir(), 'gia-verify-'))
+  const dir = await tempDir('verify-')
   try {
     const files = elves.map((_, i) => join(dir, `exe-${i}`))
     for (const [i, e] of elves.entries()) await writeFile(files[i], e.found.bytes as Buffer)

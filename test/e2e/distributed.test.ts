@@ -61,7 +61,12 @@ function stages(r: ActionRun): string[] {
   return meta(r).stages.map((s: { stage: string; status: string }) => `${s.stage}:${s.status}`)
 }
 
-function tested(r: ActionRun): { platform: string; digest: string; smoke?: { ok: boolean } }[] {
+function tested(r: ActionRun): {
+  platform: string
+  digest: string
+  smoke?: { ok: boolean }
+  architecture?: { status: string }
+}[] {
   return meta(r).images[0].platformResults
 }
 
@@ -108,12 +113,17 @@ it('builds, tests natively and pushes each platform by digest only, on its own d
       expect.arrayContaining([
         'QEMU:skipped',
         'Smoke test:ok',
+        // the executable's architecture checked before the push by digest
+        'Architecture:ok',
         'Push by digest:ok',
         'Hand on digests:ok'
       ])
     )
     expect(stages(r).some(s => s.startsWith('Push:'))).toBe(false)
     expect(tested(r).map(p => [p.platform, p.smoke?.ok])).toEqual([[platform, true]])
+    expect(tested(r).map(p => [p.platform, p.architecture?.status])).toEqual([
+      [platform, 'verified']
+    ])
   }
   // the arm64 image is in the second daemon's store only
   const arch = (host?: string): string =>
