@@ -67,15 +67,24 @@ export async function login(
       ['login', '--username', t.username, '--password-stdin', ...server],
       {
         input: t.password,
-        allowFailure: true
+        allowFailure: true,
+        timeoutSeconds: LOGIN_TIMEOUT_S
       }
     )
+    if (res.timedOut) {
+      throw new Error(
+        `login to ${t.registry} as ${t.username}: no answer in ${LOGIN_TIMEOUT_S} s (the registry stalls)`
+      )
+    }
     if (res.exitCode !== 0) {
       const why = (res.stderr || res.stdout).replaceAll(t.password, '***').trim().split('\n').pop()
       throw new Error(`login to ${t.registry} as ${t.username} failed: ${why}`)
     }
   }
 }
+
+/** How long `docker login` may take: it only asks the registry for /v2/ (and a token). */
+const LOGIN_TIMEOUT_S = 120
 
 /** Post step: logs out of every registry logged in to. */
 export async function logout(registries: string[]): Promise<void> {
