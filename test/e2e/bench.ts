@@ -30,6 +30,9 @@ export function authRegistry(): { host: string; user: string; password: string }
 
 /** Fails loudly when the bench is not up: these tests never skip silently. */
 export function requireBench(): void {
+  // the global setup (test/setup/bench.ts) could not bring it up, and says why
+  const why = process.env['GIA_BENCH_UNAVAILABLE']
+  if (why) throw new Error(why)
   try {
     execFileSync('docker', ['version', '--format', '{{.Server.Version}}'], { stdio: 'pipe' })
     execFileSync('docker', ['buildx', 'version'], { stdio: 'pipe' })
