@@ -72,7 +72,8 @@ pip_install_zizmor() {
       [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null ||
         die "python3 -m venv does not work (install python3-venv)"
       log "python3 -m venv does not work: apt-get install python3-venv"
-      apt-get install -y -qq python3-venv >/dev/null
+      apt-get update -qq >/dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
       rm -rf "$venv"
       python3 -m venv "$venv"
     fi
