@@ -17,7 +17,7 @@ export interface StageContext {
   inputs: Inputs
   github: GitHubContext
   results: Results
-  /** go-working-directory, absolute. */
+  /** The first Go module directory of the run, absolute (plan.goModules has them all). */
   goDir: string
   /** Set by the Engine stage. */
   engine?: EngineInfo
