@@ -141,7 +141,7 @@ describe('repository code gets no secret', () => {
     expect(commandLines.size).toBeGreaterThan(10)
     expect([...commandLines].filter(l => l.includes(password))).toEqual([])
     expect(run.log).toMatch(
-      /\[command\]\S*docker login --username \S+ --password-stdin 127\.0\.0\.1:5001/
+      /\[command\].*docker login --username \S+ --password-stdin 127\.0\.0\.1:5001/
     )
     expect(run.log.replace(/^::add-mask::.*$/gm, '')).not.toContain(password)
   })
