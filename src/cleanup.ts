@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import { rm } from 'node:fs/promises'
 import { BUILDER_STATE, removeBuilder } from './docker/builder.js'
+import { LOADED_TAGS_STATE, removeLoadedTags } from './docker/classic.js'
 import { LOGINS_STATE, logout } from './docker/login.js'
 import { removeSmokeNetwork, SMOKE_NETWORK_STATE } from './docker/smoke.js'
 import { ACTION_DIR_STATE, removeWritten, WRITTEN_STATE } from './go/build.js'
@@ -22,6 +23,13 @@ export async function post(): Promise<void> {
       async () => {
         const logins = core.getState(LOGINS_STATE)
         if (logins) await logout(JSON.parse(logins) as string[])
+      }
+    ],
+    [
+      'loaded platforms',
+      async () => {
+        const tags = core.getState(LOADED_TAGS_STATE)
+        if (tags) await removeLoadedTags(JSON.parse(tags) as string[])
       }
     ],
     [

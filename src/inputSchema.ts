@@ -176,6 +176,14 @@ function seconds(
   })
 }
 
+/** An image reference (`moby/buildkit:v0.34.2`): never empty, never read as a flag or options. */
+function imageRef(name: string): z.ZodType<string, string> {
+  return z.string().transform((raw, ctx) => {
+    if (/^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/.test(raw)) return raw
+    return named(ctx, `${name}: '${raw}' is not an image reference`)
+  })
+}
+
 /** Items of a list input (newlines and commas), each one line of text. */
 function checkedItems(name: string, items: string[]): string[] {
   items.forEach((item, i) => {
@@ -252,6 +260,13 @@ export const INPUT_SHAPE = {
   'registry-username': text('registry-username'),
   'registry-password': text('registry-password', { secret: true }),
   'github-token': text('github-token', { secret: true }),
+  /** The BuildKit image of a docker-container builder the action creates. */
+  'buildkit-image': imageRef('buildkit-image'),
+  /** Provenance attestation: `auto` (min for a public repository, false otherwise) or a mode. */
+  provenance: choice('provenance', ['auto', 'false', 'min', 'max'] as const),
+  /** An SBOM attestation (needs the scanner image, which the builder pulls). */
+  sbom: bool('sbom'),
+  'sbom-scanner': imageRef('sbom-scanner'),
   mode: choice('mode', MODES),
   /** Mode `platform`: the job's one platform, canonical; undefined when empty. */
   platform: z

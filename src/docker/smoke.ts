@@ -25,15 +25,18 @@ interface Outcome {
  * It fails when the process exits before that (with its exit code), or at the image's timeout.
  * Never throws for a failed check: the result says what happened.
  * @param network the run's smoke network (createSmokeNetwork), needed by an HTTP smoke test
+ * @param ref where the engine holds that platform: the version tag, unless the classic store
+ *   holds it under a tag of the run's own
  */
 export async function smokeTest(
   image: PlannedImage,
   platform: string,
-  network?: string
+  network?: string,
+  ref = image.versionTag
 ): Promise<SmokeResult> {
   const { smoke } = image
   const name = `gia-smoke-${randomBytes(4).toString('hex')}`
-  const args = smokeCommand(image, platform, name, smoke.http ? network : undefined)
+  const args = smokeCommand(image, platform, name, smoke.http ? network : undefined, ref)
   const command = `docker ${args.join(' ')}`
   const started = Date.now()
   const timeoutMs = smoke.timeoutSeconds * 1000

@@ -81,6 +81,12 @@ export interface PlannedImage {
   /** Per repository name: the version tags and the floating tags to publish, in order. */
   publish: PublishTarget[]
   labels: Record<string, string>
+  /**
+   * OCI annotations of the pushed image: on the index when the output is one (several platforms
+   * or an attestation), else on the manifest; GHCR shows a multi-arch image's description from
+   * the index.
+   */
+  annotations: Record<string, string>
   /** VERSION, COMMIT, DATE, then the action's and the image's build args. */
   buildArgs: BuildArg[]
   target?: string
@@ -173,6 +179,61 @@ export interface Plan {
   actionDir: string
   /** The date as Unix seconds, for SOURCE_DATE_EPOCH. */
   sourceDateEpoch: number
+  /** Attestations in the pushed index. */
+  attestations: AttestationPlan
+  /** The BuildKit image of a docker-container builder the action creates. */
+  buildkitImage: string
+}
+
+/** Supply-chain attestations (each adds an `unknown/unknown` entry per platform to the index). */
+export interface AttestationPlan {
+  provenance: 'false' | 'min' | 'max'
+  /** Why provenance is what it is. */
+  provenanceReason: string
+  /** The SBOM scanner image, when an SBOM is wanted. */
+  sbomScanner?: string
+}
+
+/** OCI annotation keys the pushed image carries, from its labels. */
+export const ANNOTATION_KEYS = [
+  'org.opencontainers.image.description',
+  'org.opencontainers.image.source',
+  'org.opencontainers.image.licenses',
+  'org.opencontainers.image.version',
+  'org.opencontainers.image.revision',
+  'org.opencontainers.image.created'
+]
+
+/**
+ * Provenance as docker/build-push-action decides it from the repository's visibility, but
+ * `min` (no build arguments or environment in it) for a public repository, and none for a
+ * private one or when the payload does not say.
+ */
+export function attestationPlan(inputs: Inputs, ctx: GitHubContext): AttestationPlan {
+  if (inputs.mode !== 'all')
+    return {
+      provenance: 'false',
+      provenanceReason: `mode: ${inputs.mode} (a platform job's image is one manifest that the merge puts in its index; attestations are not carried over)`
+    }
+  const sbomScanner = inputs.sbom ? inputs.sbomScanner : undefined
+  if (inputs.provenance !== 'auto')
+    return {
+      provenance: inputs.provenance,
+      provenanceReason: `provenance: ${inputs.provenance}`,
+      sbomScanner
+    }
+  const isPrivate = ctx.payload?.repository?.private
+  if (isPrivate === false)
+    return {
+      provenance: 'min',
+      provenanceReason: 'provenance: auto (public repository)',
+      sbomScanner
+    }
+  return {
+    provenance: 'false',
+    provenanceReason: `provenance: auto (${isPrivate === true ? 'private repository' : 'repository visibility unknown'})`,
+    sbomScanner
+  }
 }
 
 /** The Go gate: where it runs and how it builds. */
@@ -546,6 +607,9 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
         }))
       })),
       labels,
+      annotations: Object.fromEntries(
+        ANNOTATION_KEYS.filter(k => labels[k] !== undefined).map(k => [k, labels[k]])
+      ),
       buildArgs,
       target: img.target,
       cacheScope: cacheScope(name),
@@ -641,7 +705,9 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
     fileWarnings,
     goModules,
     actionDir,
-    sourceDateEpoch: Math.floor(Date.parse(metadata.date) / 1000)
+    sourceDateEpoch: Math.floor(Date.parse(metadata.date) / 1000),
+    attestations: attestationPlan(inputs, ctx),
+    buildkitImage: inputs.buildkitImage
   }
 }
 

@@ -28,6 +28,10 @@ export function renderPlanText(plan: Plan): string {
         : 'off'
     ],
     ['cache', plan.cache ? 'Go caches + buildx type=gha' : 'off'],
+    [
+      'attestations',
+      `provenance ${plan.attestations.provenance}  <- ${plan.attestations.provenanceReason}${plan.attestations.sbomScanner ? `; SBOM by ${plan.attestations.sbomScanner}` : ''}`
+    ],
     ['dry run', String(plan.dryRun)]
   ]
   if (plan.mode !== 'all') rows.unshift(['mode', modeText(plan)])

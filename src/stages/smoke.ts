@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import { createSmokeNetwork, removeSmokeNetwork, smokeTest } from '../docker/smoke.js'
 import { oneLine } from '../util/text.js'
+import { platformTag } from '../docker/classic.js'
 import { limit } from '../limit.js'
 import type { Plan } from '../plan/plan.js'
 import type { ImageResult, SmokeResult } from '../results.js'
@@ -29,7 +30,7 @@ export const smokeStage: Stage = {
       : undefined
     const [readBack, outcomes] = await Promise.all([
       Promise.all(ctx.reads),
-      smokeAll(ctx.plan, network)
+      smokeAll(ctx, network)
     ]).finally(() => network && removeSmokeNetwork(network))
     addBuilt(ctx, readBack)
     const failures = record(ctx, outcomes)
@@ -42,10 +43,16 @@ export const smokeStage: Stage = {
  * One image after another; several platforms at once: a smoke test mostly waits for a container
  * (and QEMU) to start.
  */
-async function smokeAll(plan: Plan, network?: string): Promise<SmokeResult[][]> {
+async function smokeAll(ctx: StageContext, network?: string): Promise<SmokeResult[][]> {
+  const token = ctx.classicToken
   const all: SmokeResult[][] = []
-  for (const image of plan.images)
-    all.push(await limit(image.smoke.platforms, SMOKE_PARALLEL, p => smokeTest(image, p, network)))
+  for (const image of ctx.plan.images)
+    all.push(
+      await limit(image.smoke.platforms, SMOKE_PARALLEL, p =>
+        // the classic store holds each platform under a tag of the run's own
+        smokeTest(image, p, network, token ? platformTag(image, p, token) : undefined)
+      )
+    )
   return all
 }
 
