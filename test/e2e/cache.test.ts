@@ -230,7 +230,14 @@ describe('two runs on an unchanged example, one cache service, no local build ca
     return runAction({
       ...fx,
       workspace,
-      env: { ...fx.env, ...server.env(), ...freshGo(join(base, 'go')) },
+      // RUNNER_TEMP at one path, empty, as on every hosted runner: the Go cache mounts are
+      // restored there, and an Actions cache entry's version depends on the paths it holds
+      env: {
+        ...fx.env,
+        ...server.env(),
+        ...freshGo(join(base, 'go')),
+        RUNNER_TEMP: emptyDir(join(base, 'runner-temp'))
+      },
       inputs: { images: hello(repo), platforms: PLATFORMS, push: 'false', ...extra }
     })
   }

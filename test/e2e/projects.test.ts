@@ -170,6 +170,52 @@ describe('a two-module repository, v-prefixed floating tags, two registries', ()
     }
   })
 
+  it(
+    'never moves a floating tag backwards: an older release v2.2.9 gets v2.2, v2 and latest stay on 2.3.0',
+    async () => {
+      const older = await runAction({
+        ...release('v2.2.9'),
+        workspace: exampleWorkspace('two-modules'),
+        inputs: {
+          images: [
+            `- names: [${web.join(', ')}]`,
+            '  go-working-directory: web',
+            '  main: .',
+            '  binary: web',
+            `  base-image: ${REGISTRY}/mirror/static:nonroot`,
+            '  files: ["static:/srv/static", "templates:/srv/templates"]',
+            '  smoke-http: 8080/healthz'
+          ].join('\n'),
+          tags: '{{tag}}\nv{{major}}.{{minor}}\nv{{major}}',
+          platforms: 'linux/amd64',
+          'go-gate': 'false',
+          'registry-username': auth.user,
+          'registry-password': auth.password,
+          cache: 'false'
+        }
+      })
+      try {
+        expect(older.main.exitCode).toBe(0)
+        expect(await registryTags(REGISTRY, `${repo}/web`)).toEqual([
+          'latest',
+          'v2',
+          'v2.2',
+          'v2.2.9',
+          'v2.3',
+          'v2.3.0'
+        ])
+        const digest = (tag: string): string => remoteIndex(`${web[0]}:${tag}`).digest
+        expect(digest('v2')).toBe(digest('v2.3.0'))
+        expect(digest('latest')).toBe(digest('v2.3.0'))
+        expect(digest('v2.2')).toBe(digest('v2.2.9'))
+        expect(digest('v2.2')).not.toBe(digest('v2.3.0'))
+      } finally {
+        removeImages(tagsOf(older))
+      }
+    },
+    10 * MINUTES
+  )
+
   it('shows the command that worked in the summary: the server and its probe', () => {
     expect(r.main.summary).toContain(
       `docker run --rm -d -p 8080:8080 ${web[0]}:v2.3.0\ncurl http://localhost:8080/healthz`
