@@ -35,8 +35,9 @@ describe('buildCommand', () => {
       builder: 'default',
       metadataFile: '/tmp/m.json',
       cache: { gha: true },
-      load: true,
-      sourceDateEpoch: 1557933653
+      output: { type: 'load' },
+      sourceDateEpoch: 1557933653,
+      attestations: plan.attestations
     })
     expect(args).toEqual([
       'buildx',
@@ -75,16 +76,114 @@ describe('buildCommand', () => {
       'ghcr.io/acme/app:1.2.3',
       '--tag',
       'ghcr.io/acme/app:latest',
+      '--annotation',
+      'index:org.opencontainers.image.source=https://github.com/Octo-Org/octo-repo',
+      '--annotation',
+      'index:org.opencontainers.image.version=1.2.3',
+      '--annotation',
+      `index:org.opencontainers.image.revision=${SHA}`,
+      '--annotation',
+      'index:org.opencontainers.image.created=2019-05-15T15:20:53Z',
       '--cache-from',
       'type=gha,scope=ghcr.io-acme-app',
       '--cache-to',
       'type=gha,scope=ghcr.io-acme-app,mode=max,ignore-error=true',
       '--metadata-file',
       '/tmp/m.json',
-      '--provenance=false',
+      '--provenance=mode=min',
       '--load',
       '.'
     ])
+  })
+
+  it('plans min provenance for a public repository, none for a private or unknown one', () => {
+    expect(plan.attestations).toEqual({
+      provenance: 'min',
+      provenanceReason: 'provenance: auto (public repository)',
+      sbomScanner: undefined
+    })
+    const fx = release('v1.2.3')
+    fx.payload.repository.private = true
+    const priv = buildPlan(inputsFor({ image: 'ghcr.io/acme/app' }), contextOf(fx), {
+      now: new Date(0),
+      nodeArch: 'x64',
+      dockerfiles: { Dockerfile: DOCKERFILE }
+    })
+    expect(priv.attestations.provenance).toBe('false')
+    expect(priv.attestations.provenanceReason).toBe('provenance: auto (private repository)')
+    delete fx.payload.repository
+    const unknown = buildPlan(
+      inputsFor({ image: 'ghcr.io/acme/app', provenance: 'max', sbom: 'true' }),
+      contextOf(fx),
+      {
+        now: new Date(0),
+        nodeArch: 'x64',
+        dockerfiles: { Dockerfile: DOCKERFILE }
+      }
+    )
+    expect(unknown.attestations).toEqual({
+      provenance: 'max',
+      provenanceReason: 'provenance: max',
+      sbomScanner: 'docker/buildkit-syft-scanner:1.12.0'
+    })
+    expect(() => inputsFor({ image: 'a/b', provenance: 'true' })).toThrow(
+      "provenance: 'true' is not one of auto, false, min, max"
+    )
+    expect(() => inputsFor({ image: 'a/b', 'buildkit-image': '--privileged' })).toThrow(
+      "buildkit-image: '--privileged' is not an image reference"
+    )
+  })
+
+  it('annotates the manifest, not an index, when one platform has no attestation', () => {
+    const one = { ...image, platforms: ['linux/amd64'] }
+    const args = buildCommand(one, {
+      builder: 'b',
+      metadataFile: 'm',
+      cache: { gha: false },
+      output: { type: 'load' },
+      sourceDateEpoch: 0,
+      attestations: { provenance: 'false', provenanceReason: '' }
+    })
+    expect(args).toContain('manifest:org.opencontainers.image.version=1.2.3')
+    expect(args.join(' ')).not.toContain('index:')
+    expect(args).toContain('--provenance=false')
+  })
+
+  it('loads one platform under its own tag for the classic store: no attestation, no annotation, no planned tag', () => {
+    const args = buildCommand(image, {
+      builder: 'b',
+      metadataFile: 'm',
+      cache: { gha: false },
+      output: {
+        type: 'load-platform',
+        platform: 'linux/arm64',
+        tag: 'ghcr.io/acme/app:1.2.3-linux-arm64'
+      },
+      sourceDateEpoch: 0,
+      attestations: plan.attestations
+    })
+    expect(args.slice(4, 6)).toEqual(['--platform', 'linux/arm64'])
+    expect(args.filter(a => a.startsWith('ghcr.io/'))).toEqual([
+      'ghcr.io/acme/app:1.2.3-linux-arm64'
+    ])
+    expect(args.join(' ')).not.toContain('--annotation')
+    expect(args).toContain('--provenance=false')
+    expect(args).toContain('--load')
+  })
+
+  it('exports the build to push as an OCI layout: no tag, the attestations and index annotations', () => {
+    const args = buildCommand(image, {
+      builder: 'b',
+      metadataFile: 'm',
+      cache: { gha: false },
+      output: { type: 'oci', dest: '/tmp/gia-oci-1' },
+      sourceDateEpoch: 0,
+      attestations: plan.attestations
+    })
+    expect(args.join(' ')).not.toMatch(/--tag|--load/)
+    expect(args).toContain('--provenance=mode=min')
+    expect(args).toContain('index:org.opencontainers.image.version=1.2.3')
+    expect(args.slice(-3)).toEqual(['--output', 'type=oci,dest=/tmp/gia-oci-1,tar=false', '.'])
   })
 
   it('leaves the gha cache out when there is no cache service', () => {
@@ -92,8 +191,9 @@ describe('buildCommand', () => {
       builder: 'b',
       metadataFile: 'm',
       cache: { gha: false },
-      load: false,
-      sourceDateEpoch: 0
+      output: { type: 'oci', dest: 'd' },
+      sourceDateEpoch: 0,
+      attestations: plan.attestations
     })
     expect(args.join(' ')).not.toMatch(/cache-(from|to)|--load/)
   })

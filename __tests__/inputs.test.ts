@@ -16,13 +16,16 @@ describe('getInputs', () => {
       latest: 'auto',
       version: '',
       dryRun: false,
-      goGate: true,
+      goGate: ['fmt', 'vet', 'test'],
       goTestArgs: ['./...'],
       goWorkingDirectory: '.',
       cache: true,
       smokeTest: true,
       smokeArgs: ['--version'],
       smokeExpect: '',
+      smokeTimeout: 60,
+      smokeHttp: undefined,
+      tags: undefined,
       smokePlatforms: 'all',
       qemu: 'auto',
       githubToken: 'ghs_test_token'
@@ -30,6 +33,7 @@ describe('getInputs', () => {
     expect(i.images).toEqual([
       {
         ref: { name: 'ghcr.io/octo-org/app', registry: 'ghcr.io', path: 'octo-org/app' },
+        refs: [{ name: 'ghcr.io/octo-org/app', registry: 'ghcr.io', path: 'octo-org/app' }],
         origin: 'image',
         buildArgs: []
       }

@@ -84,7 +84,10 @@ describe('runner builds in the plan', () => {
       outDir: '/runner/_temp/go-image-action/runner-build/app',
       copyInto: 'out',
       ldflags: `-X example.com/app/internal/v.Version=2.0.0 -X example.com/app/internal/v.Sha=${SHA.slice(0, 7)}`,
-      generatedDockerfile: undefined
+      goDir: '.',
+      generatedDockerfile: undefined,
+      files: [],
+      filesDir: undefined
     })
   })
 
@@ -237,10 +240,40 @@ describe('runner build helpers', () => {
   })
 
   it('writes labels and an exec-form entrypoint into the generated Dockerfile', () => {
-    const text = generatedDockerfile('scratch', 'app', { 'a.b': 'x "y"' })
+    const text = generatedDockerfile({
+      baseImage: 'scratch',
+      binary: 'app',
+      labels: { 'a.b': 'x "y"' },
+      expose: [],
+      user: '65532:65532',
+      cmd: [],
+      files: false
+    })
     expect(text).toContain('FROM scratch\n')
     expect(text).toContain('LABEL "a.b"="x \\"y\\""\n')
     expect(text).toContain('USER 65532:65532\n')
+    expect(text).not.toMatch(/EXPOSE|CMD|--from/)
+  })
+
+  it('writes expose, user, cmd and the files tree into the generated Dockerfile', () => {
+    const text = generatedDockerfile({
+      baseImage: 'scratch',
+      binary: 'agent',
+      labels: {},
+      expose: ['9100', '51820/udp'],
+      user: '1000:1000',
+      cmd: ['--listen', ':9100', 'a "b"'],
+      files: true
+    })
+    expect(text.split('\n').slice(3)).toEqual([
+      'COPY $TARGETPLATFORM/agent /agent',
+      'COPY --from=gia-files / /',
+      'EXPOSE 9100 51820/udp',
+      'USER 1000:1000',
+      'ENTRYPOINT ["/agent"]',
+      'CMD ["--listen", ":9100", "a \\"b\\""]',
+      ''
+    ])
   })
 
   const goVersionM = (goarch: string, extra = ''): string =>

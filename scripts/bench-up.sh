@@ -8,6 +8,9 @@
 #   - the base images that no registry can serve here, built locally and pushed to :5000:
 #       127.0.0.1:5000/mirror/golang:1.26      (the machine's Go toolchain, linux/amd64)
 #       127.0.0.1:5000/mirror/static:nonroot   (a distroless-static stand-in, 8 platforms)
+#   - today's buildx and BuildKit next to Debian's (scripts/bench/current.sh, compiled once from
+#     their Go modules and cached): a second buildx plugin that tests select with a DOCKER_CONFIG,
+#     and 127.0.0.1:5000/mirror/buildkit:<v> for docker-container builders
 #
 # A second run only checks. A Docker engine that already answers, with buildx, is reused as it is.
 # See /work/shared/engine-notes.md for why it is done this way.
@@ -29,6 +32,7 @@
 # Files for callers (KEY=VALUE lines, safe to `source` or parse):
 #   $GIA_BENCH_STATE/bench.env           registries, mirror image names, versions
 #   $GIA_BENCH_STATE/registry-auth.env   GIA_REGISTRY_AUTH_HOST, GIA_REGISTRY_USER, GIA_REGISTRY_PASSWORD
+#   $GIA_BENCH_STATE/current.env         GIA_BUILDX_CURRENT (the plugin binary), GIA_BUILDKIT_IMAGE, versions
 # Callers need nothing on PATH beyond the usual: `docker` is the CLI on PATH (the machine's
 # /usr/local/bin/docker, or a link to the unpacked trixie CLI when there is none), and buildx is
 # linked where every Docker CLI looks for plugins, whatever DOCKER_CONFIG is.
@@ -38,7 +42,8 @@
 #   - Builds use the `default` builder (driver `docker`); its RUN steps run on the host network,
 #     so `go mod download` inside a build reaches the Go module proxy. `docker run` uses the
 #     default bridge network (NAT through iptables-nft) and reaches it too; -p publishing works.
-#   - A `docker-container` builder cannot be created here: its moby/buildkit image is on Docker Hub.
+#   - A `docker-container` builder needs --driver-opt image=127.0.0.1:5000/mirror/buildkit:<v>:
+#     moby/buildkit is on Docker Hub, which cannot be reached.
 #   - Foreign platforms run through qemu-user-static (binfmt F flag), in `docker run` and in RUN steps.
 set -Eeuo pipefail
 
@@ -665,6 +670,20 @@ run_checks() {
   check "credentials file $STATE/registry-auth.env" test -s "$STATE/registry-auth.env"
   check "$GO_IMAGE (go $GO_FULL)" golang_image_ok
   check "$STATIC_IMAGE ($STATIC_PLATFORMS)" static_image_ok
+  check "current buildx and BuildKit image ($STATE/current.env)" current_ok
+}
+
+current_ok() {
+  [ -s "$STATE/current.env" ] || return 1
+  local bin image
+  bin=$(sed -n 's/^GIA_BUILDX_CURRENT=//p' "$STATE/current.env")
+  image=$(sed -n 's/^GIA_BUILDKIT_IMAGE=//p' "$STATE/current.env")
+  [ -x "$bin" ] && manifest mirror/buildkit "${image##*:}" >/dev/null 2>&1
+}
+
+ensure_current() {
+  log "current buildx and BuildKit"
+  PATH="$GOROOT_SRC/bin:$PATH" GIA_BENCH_STATE=$STATE GIA_BENCH_LOGS=$LOGS bash "$SCRIPT_DIR/bench/current.sh"
 }
 
 print_status() {
@@ -732,6 +751,7 @@ ensure_engine
 ensure_binfmt
 ensure_registries
 ensure_images
+ensure_current
 write_bench_env
 run_checks
 print_status

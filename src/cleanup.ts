@@ -1,7 +1,9 @@
 import * as core from '@actions/core'
 import { rm } from 'node:fs/promises'
 import { BUILDER_STATE, removeBuilder } from './docker/builder.js'
+import { LOADED_TAGS_STATE, removeLoadedTags } from './docker/classic.js'
 import { LOGINS_STATE, logout } from './docker/login.js'
+import { removeSmokeNetwork, SMOKE_NETWORK_STATE } from './docker/smoke.js'
 import { ACTION_DIR_STATE, removeWritten, WRITTEN_STATE } from './go/build.js'
 import { saveGoCache } from './go/cache.js'
 import { saveGoCacheMounts } from './docker/goCacheMounts.js'
@@ -21,6 +23,21 @@ export async function post(): Promise<void> {
       async () => {
         const logins = core.getState(LOGINS_STATE)
         if (logins) await logout(JSON.parse(logins) as string[])
+      }
+    ],
+    [
+      'loaded platforms',
+      async () => {
+        const tags = core.getState(LOADED_TAGS_STATE)
+        if (tags) await removeLoadedTags(JSON.parse(tags) as string[])
+      }
+    ],
+    [
+      // only when the main step ended before its Smoke test stage removed it
+      'smoke network',
+      async () => {
+        const network = core.getState(SMOKE_NETWORK_STATE)
+        if (network) await removeSmokeNetwork(network)
       }
     ],
     [

@@ -25,6 +25,9 @@ export interface RunOptions {
   silent?: boolean
   /** Return a failed result instead of throwing. */
   allowFailure?: boolean
+  /** Called with every chunk of stdout and stderr as it arrives (to act on output while the
+   * command runs). */
+  onOutput?: (chunk: string) => void
   /**
    * Stop the command after this many seconds (coreutils `timeout`, then SIGKILL 10 s later): for
    * commands that talk to a registry or the daemon and could otherwise hang the run.
@@ -58,8 +61,14 @@ export async function run(
     silent: opts.silent ?? false,
     ignoreReturnCode: true,
     listeners: {
-      stdout: (data: Buffer) => (stdout += data.toString()),
-      stderr: (data: Buffer) => (stderr += data.toString())
+      stdout: (data: Buffer) => {
+        stdout += data.toString()
+        opts.onOutput?.(data.toString())
+      },
+      stderr: (data: Buffer) => {
+        stderr += data.toString()
+        opts.onOutput?.(data.toString())
+      }
     }
   })
   // coreutils timeout: 124 when it stopped the command, 137 when it had to kill it

@@ -16,7 +16,7 @@ export async function execute(
   ctx: GitHubContext,
   results: Results
 ): Promise<Results> {
-  const goDir = resolve(ctx.workspace, plan.goGate.workingDirectory)
+  const goDir = resolve(ctx.workspace, plan.goModules[0] ?? plan.goGate.workingDirectories[0])
   await runStages(STAGES[plan.mode], stageContext(plan, inputs, ctx, results, goDir))
   return results
 }

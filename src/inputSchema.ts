@@ -19,7 +19,17 @@
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { normalizePlatforms } from './plan/platforms.js'
-import { parseImageName } from './plan/reference.js'
+import { parseImageName, type ImageName } from './plan/reference.js'
+import {
+  parseExpose,
+  parseFiles,
+  parseGoGate,
+  parseSmokeHttp,
+  parseSmokeTimeout,
+  parseTagTemplates,
+  parseUser,
+  parseWorkspaceDir
+} from './inputValues.js'
 import { DEFAULT_REGISTRY_TIMEOUT_S } from './registry/client.js'
 import { splitArgs, splitList } from './util/lists.js'
 
@@ -166,6 +176,14 @@ function seconds(
   })
 }
 
+/** An image reference (`moby/buildkit:v0.34.2`): never empty, never read as a flag or options. */
+function imageRef(name: string): z.ZodType<string, string> {
+  return z.string().transform((raw, ctx) => {
+    if (/^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/.test(raw)) return raw
+    return named(ctx, `${name}: '${raw}' is not an image reference`)
+  })
+}
+
 /** Items of a list input (newlines and commas), each one line of text. */
 function checkedItems(name: string, items: string[]): string[] {
   items.forEach((item, i) => {
@@ -210,14 +228,31 @@ export const INPUT_SHAPE = {
   /** Checked as a Docker tag by the plan's metadata (a leading `v` of semver is dropped). */
   version: text('version'),
   'dry-run': bool('dry-run'),
-  'go-gate': bool('go-gate'),
+  /** `true`, `false` or a list of the steps: fmt, vet, test. */
+  'go-gate': z.string().transform(via(raw => parseGoGate(raw, 'go-gate'))),
   'go-test-args': args('go-test-args'),
   /** Must exist in the workspace when Go runs: checked by the plan (buildPlan). */
-  'go-working-directory': text('go-working-directory', { fallback: '.' }),
+  'go-working-directory': text('go-working-directory', { fallback: '.' }).transform(
+    via(raw => parseWorkspaceDir(raw, 'go-working-directory'))
+  ),
   cache: bool('cache'),
   'smoke-test': bool('smoke-test'),
   'smoke-args': args('smoke-args'),
   'smoke-expect': text('smoke-expect'),
+  'smoke-timeout': z
+    .string()
+    .transform(via(raw => parseSmokeTimeout(raw || '60', 'smoke-timeout'))),
+  'smoke-http': z.string().transform(via(raw => parseSmokeHttp(raw, 'smoke-http'))),
+  /** Tag templates; undefined: the default. */
+  tags: z
+    .string()
+    .transform(
+      via(raw =>
+        raw.trim() === ''
+          ? undefined
+          : parseTagTemplates(checkedItems('tags', splitList(raw)), 'tags')
+      )
+    ),
   'smoke-platforms': choice('smoke-platforms', ['all', 'native'] as const),
   qemu: tristate('qemu'),
   /** Seconds a registry request of the push may go without progress (then retried). */
@@ -225,6 +260,13 @@ export const INPUT_SHAPE = {
   'registry-username': text('registry-username'),
   'registry-password': text('registry-password', { secret: true }),
   'github-token': text('github-token', { secret: true }),
+  /** The BuildKit image of a docker-container builder the action creates. */
+  'buildkit-image': imageRef('buildkit-image'),
+  /** Provenance attestation: `auto` (min for a public repository, false otherwise) or a mode. */
+  provenance: choice('provenance', ['auto', 'false', 'min', 'max'] as const),
+  /** An SBOM attestation (needs the scanner image, which the builder pulls). */
+  sbom: bool('sbom'),
+  'sbom-scanner': imageRef('sbom-scanner'),
   mode: choice('mode', MODES),
   /** Mode `platform`: the job's one platform, canonical; undefined when empty. */
   platform: z
@@ -297,17 +339,10 @@ function notFlag(name: string, value: string | undefined, ctx: z.RefinementCtx):
 export function imageItemShape(origin: string) {
   const k = (key: string): string => `${origin}.${key}`
   return {
-    name: z
-      .unknown()
-      .optional()
-      .transform((v, ctx) =>
-        typeof v !== 'string' || v.trim() === ''
-          ? named(
-              ctx,
-              `${k('name')}: required, the image name${v === undefined ? '' : ` (got ${kindOf(v)})`}`
-            )
-          : via((s: string) => parseImageName(s, k('name')))(v, ctx)
-      ),
+    /** The image name; required unless `names` is given (checked in imageInput). */
+    name: z.unknown().optional(),
+    /** Several names: built once, pushed to each. */
+    names: z.unknown().optional(),
     context: itemScalar(k('context')),
     dockerfile: itemScalar(k('dockerfile')),
     platforms: itemList(k('platforms')).transform(
@@ -337,9 +372,49 @@ export function imageItemShape(origin: string) {
     /** `-ldflags` template with {{.Version}}, {{.Commit}}, {{.Date}}. */
     ldflags: itemScalar(k('ldflags')),
     /** Base of the generated Dockerfile. */
-    'base-image': itemScalar(k('base-image'))
+    'base-image': itemScalar(k('base-image')),
+    /** Tag templates of this image. */
+    tags: itemList(k('tags')).transform(
+      via(v => (v === undefined ? undefined : parseTagTemplates(v, k('tags'))))
+    ),
+    'smoke-timeout': itemScalar(k('smoke-timeout')).transform(
+      via(v => (v === undefined ? undefined : parseSmokeTimeout(v, k('smoke-timeout'))))
+    ),
+    /** The HTTP probe; false (`false`, `off`, '') turns the input's off for this image. */
+    'smoke-http': itemScalar(k('smoke-http')).transform(
+      via(v =>
+        v === undefined
+          ? undefined
+          : /^(|false|off)$/i.test(v.trim())
+            ? (false as const)
+            : parseSmokeHttp(v, k('smoke-http'))
+      )
+    ),
+    /** The image's Go module directory, relative to the workspace. */
+    'go-working-directory': itemScalar(k('go-working-directory')).transform(
+      via(v => (v === undefined ? undefined : parseWorkspaceDir(v, k('go-working-directory'))))
+    ),
+    /** Generated Dockerfile: EXPOSE. */
+    expose: itemList(k('expose')).transform(
+      via(v => (v === undefined ? undefined : parseExpose(v, k('expose'))))
+    ),
+    /** Generated Dockerfile: USER. */
+    user: itemScalar(k('user')).transform(
+      via(v => (v === undefined ? undefined : parseUser(v, k('user'))))
+    ),
+    /** Generated Dockerfile: CMD (default arguments), split like smoke-args. */
+    cmd: itemList(k('cmd')).transform(
+      via(v => (typeof v === 'string' ? checkedItems(k('cmd'), splitArgs(v, k('cmd'))) : v))
+    ),
+    /** Generated Dockerfile: `src:dest` copies from the module into the image. */
+    files: itemList(k('files')).transform(
+      via(v => (v === undefined ? undefined : parseFiles(v, k('files'))))
+    )
   }
 }
+
+/** Keys only a generated Dockerfile (a runner build without `dockerfile`) takes. */
+const GENERATED_DOCKERFILE_KEYS = ['expose', 'user', 'cmd', 'files'] as const
 
 /** The keys an `images` item may have. */
 export const IMAGE_KEYS = Object.keys(imageItemShape('images[0]'))
@@ -372,31 +447,73 @@ export function imageItemSchema(origin: string) {
 
 type ItemOutput = ReturnType<typeof imageInput>
 /** One image as the user asked for it; unset fields fall back to the action-level inputs. */
-export type ImageInput = Pick<ItemOutput, 'ref' | 'origin' | 'buildArgs'> &
-  Partial<Omit<ItemOutput, 'ref' | 'origin' | 'buildArgs'>>
+export type ImageInput = Pick<ItemOutput, 'ref' | 'refs' | 'origin' | 'buildArgs'> &
+  Partial<Omit<ItemOutput, 'ref' | 'refs' | 'origin' | 'buildArgs'>>
 
 function imageInput(
   origin: string,
   item: z.output<z.ZodObject<ReturnType<typeof imageItemShape>>>
 ) {
-  const { name: ref, 'build-args': buildArgs, ...rest } = item
+  const { name, names, 'build-args': buildArgs, ...rest } = item
   const keys = camelKeys(rest)
+  const refs = imageNames(origin, name, names)
+  if (keys.main === undefined || keys.dockerfile !== undefined) {
+    const extra = GENERATED_DOCKERFILE_KEYS.find(key => item[key] !== undefined)
+    if (extra)
+      throw new Error(
+        `${origin}.${extra}: only for a runner build without a Dockerfile (set ${origin}.main, not ${origin}.dockerfile)`
+      )
+  }
   return {
-    /** The validated, lowercased name and its registry. */
-    ref,
+    /** The validated, lowercased name and its registry (the first of `names`). */
+    ref: refs[0],
+    /** Every name the image is pushed to (`names`, or just `name`). */
+    refs,
     /** Where it was given, for errors: `image` or `images[N]`. */
     origin,
     ...keys,
     buildArgs,
     smokeArgs: keys.smokeArgs as string[] | undefined,
+    cmd: keys.cmd as string[] | undefined,
     ...runnerBuildKeys(origin, keys.main, keys.binary, keys.ldflags, keys.baseImage)
   }
+}
+
+/** `name` (one) or `names` (a non-empty list of distinct names), validated. */
+function imageNames(origin: string, name: unknown, names: unknown): ImageName[] {
+  if (name !== undefined && names !== undefined)
+    throw new Error(`${origin}: give 'name' or 'names', not both`)
+  if (names === undefined) {
+    if (typeof name !== 'string' || name.trim() === '')
+      throw new Error(
+        name === undefined
+          ? `${origin}.name: required, the image name (or 'names', a list of them)`
+          : `${origin}.name: required, the image name (got ${kindOf(name)})`
+      )
+    return [checkedName(name, `${origin}.name`)]
+  }
+  if (!Array.isArray(names) || names.length === 0)
+    throw new Error(
+      `${origin}.names: expected a non-empty list of image names, got ${kindOf(names)}`
+    )
+  return names.map((n: unknown, j) => {
+    if (typeof n !== 'string')
+      throw new Error(`${origin}.names[${j}]: expected a string, got ${kindOf(n)}`)
+    return checkedName(n, `${origin}.names[${j}]`)
+  })
+}
+
+function checkedName(raw: string, name: string): ImageName {
+  const problem = controlCharProblem(raw)
+  if (problem) throw new Error(`${name}: ${JSON.stringify(raw)} ${problem}`)
+  return parseImageName(raw, name)
 }
 
 function imageFromName(raw: string): ImageInput[] {
   const problem = controlCharProblem(raw)
   if (problem) throw new Error(`image: ${JSON.stringify(raw)} ${problem}`)
-  return [{ ref: parseImageName(raw, 'image'), origin: 'image', buildArgs: [] }]
+  const ref = parseImageName(raw, 'image')
+  return [{ ref, refs: [ref], origin: 'image', buildArgs: [] }]
 }
 
 /**
@@ -417,11 +534,17 @@ export function parseImagesYaml(text: string): ImageInput[] {
   return doc.map((item: unknown, i: number) => {
     const origin = `images[${i}]`
     const image = parseOrThrow(imageItemSchema(origin), item, origin)
-    if (seen.has(image.ref.name))
-      throw new Error(`${origin}.name: '${image.ref.name}' is listed twice in images`)
-    seen.add(image.ref.name)
+    for (const [j, ref] of image.refs.entries()) {
+      const key = isNames(item) ? `${origin}.names[${j}]` : `${origin}.name`
+      if (seen.has(ref.name)) throw new Error(`${key}: '${ref.name}' is listed twice in images`)
+      seen.add(ref.name)
+    }
     return image
   })
+}
+
+function isNames(item: unknown): boolean {
+  return typeof item === 'object' && item !== null && 'names' in item
 }
 
 /** Parses `KEY=VALUE` lines (newline separated: values may hold commas). */

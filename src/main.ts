@@ -1,12 +1,12 @@
 import * as core from '@actions/core'
-import { readFile, stat } from 'node:fs/promises'
+import { access, readFile, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { readContext } from './context.js'
 import { execute } from './executor.js'
 import { gitCommitDate } from './git.js'
 import { getInputs } from './inputs.js'
 import { commitOf } from './plan/metadata.js'
-import { buildPlan, dockerfilePaths, type Plan } from './plan/plan.js'
+import { buildPlan, dockerfilePaths, filesPaths, imageGoDirs, type Plan } from './plan/plan.js'
 import { renderPlanMarkdown, renderPlanText } from './plan/render.js'
 import { emptyResults, type Results } from './results.js'
 import { setOutputs } from './outputs.js'
@@ -29,8 +29,22 @@ export async function run(): Promise<void> {
     const goDir = await stat(resolve(ctx.workspace, inputs.goWorkingDirectory)).catch(
       () => undefined
     )
+    const goDirectoriesExist: Record<string, boolean> = {}
+    for (const dir of imageGoDirs(inputs)) {
+      const st = await stat(resolve(ctx.workspace, dir)).catch(() => undefined)
+      goDirectoriesExist[dir] = st?.isDirectory() ?? false
+    }
+    const files: Record<string, boolean> = {}
+    for (const file of filesPaths(inputs)) {
+      files[file] = await access(resolve(ctx.workspace, file)).then(
+        () => true,
+        () => false
+      )
+    }
     plan = buildPlan(inputs, ctx, {
       goWorkingDirectoryExists: goDir?.isDirectory() ?? false,
+      goDirectoriesExist,
+      files,
       commitDate,
       now: new Date(),
       nodeArch: process.arch,

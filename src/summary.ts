@@ -1,4 +1,4 @@
-import type { Plan } from './plan/plan.js'
+import type { Plan, PlannedImage } from './plan/plan.js'
 import { md } from './plan/render.js'
 import { oneLine } from './util/text.js'
 import type { ArchitectureResult, Results } from './results.js'
@@ -44,15 +44,31 @@ export function renderResultsMarkdown(plan: Plan, results: Results): string {
   }
   const first = plan.images[0]
   if (results.pushed && first) {
-    out.push(
-      'Run it:',
-      '',
-      '```',
-      oneLine(`docker run --rm ${first.versionTag} ${first.smoke.args.join(' ')}`),
-      '```'
-    )
+    const passed = results.images.find(r => r.name === first.name)?.platforms.some(p => p.smoke?.ok)
+    out.push('Run it:', '', '```', ...runIt(first, passed === true).map(oneLine), '```')
   }
   return out.join('\n')
+}
+
+/**
+ * The commands that run a published image: those its smoke test proved, or, when it was not
+ * smoke-tested, the image with no arguments.
+ */
+export function runIt(image: PlannedImage, smokePassed: boolean): string[] {
+  const { smoke } = image
+  if (!smokePassed) return [`docker run --rm ${image.versionTag}`]
+  const args = smoke.args.length > 0 ? ` ${smoke.args.map(shellWord).join(' ')}` : ''
+  if (!smoke.http) return [`docker run --rm ${image.versionTag}${args}`]
+  const port = smoke.http.port
+  return [
+    `docker run --rm -d -p ${port}:${port} ${image.versionTag}${args}`,
+    `curl http://localhost:${port}${smoke.http.path}`
+  ]
+}
+
+/** A word as a POSIX shell reads it back: quoted when it holds anything but safe characters. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`
 }
 
 /** The architecture check of one platform, for a table cell. */

@@ -2,10 +2,11 @@ import * as core from '@actions/core'
 import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { run } from '../exec.js'
+import type { AttestationPlan, PlannedImage } from '../plan/plan.js'
 import { tempDir } from '../tempDir.js'
-import type { PlannedImage } from '../plan/plan.js'
-import { buildCommand, type CacheWiring } from './buildArgs.js'
+import { buildCommand, type BuildCommandOptions, type CacheWiring } from './buildArgs.js'
 import type { ArchitectureResult } from '../results.js'
+import type { LoadedPlatform } from './classic.js'
 import { readLayout, saveLayout, type PlatformManifest } from './image.js'
 import { verifyArchitecture } from './verify.js'
 
@@ -17,9 +18,12 @@ export interface BuiltImage {
   manifests: PlatformManifest[]
   /**
    * The image saved from the engine as an OCI layout directory (docker save), kept for the push:
-   * its bytes are what was tested. Undefined when nothing will be pushed.
+   * its bytes are what was tested (on the classic store: the same build exported from the
+   * builder, checked against the loaded platforms). Undefined when nothing will be pushed.
    */
   layout?: string
+  /** The classic store: each platform loaded on its own, where its smoke test runs. */
+  loaded?: LoadedPlatform[]
   /** Each platform's architecture check, by platform. */
   architecture: Map<string, ArchitectureResult>
 }
@@ -31,42 +35,55 @@ export interface LoadedImage {
   reportedDigest?: string
 }
 
+/** What every build of a run shares. */
+export interface BuildOptions {
+  builder: string
+  cache: CacheWiring
+  workspace: string
+  sourceDateEpoch: number
+  attestations: AttestationPlan
+  /**
+   * Load with OCI media types (a platform job's manifests, so that the merge's index is an OCI
+   * index, which carries annotations; a Docker manifest list cannot).
+   */
+  ociMediaTypes?: boolean
+}
+
 /**
- * Builds one image with `docker buildx build --load`: the whole multi-platform index lands in the
- * containerd store. A failure names the image.
+ * Runs one `docker buildx build` of an image with the given output and returns the digest buildx
+ * reported (`containerimage.digest` of --metadata-file). A failure names the image.
  */
-export async function buildImage(
+export async function buildx(
   image: PlannedImage,
-  opts: {
-    builder: string
-    cache: CacheWiring
-    workspace: string
-    sourceDateEpoch: number
-    ociMediaTypes?: boolean
-  }
-): Promise<LoadedImage> {
+  opts: BuildOptions,
+  output: BuildCommandOptions['output']
+): Promise<string | undefined> {
   const dir = await tempDir('build-')
   const metadataFile = join(dir, 'metadata.json')
-  const args = buildCommand(image, {
-    builder: opts.builder,
-    metadataFile,
-    cache: opts.cache,
-    load: true,
-    sourceDateEpoch: opts.sourceDateEpoch,
-    ociMediaTypes: opts.ociMediaTypes
-  })
+  const args = buildCommand(image, { ...opts, metadataFile, output })
   try {
     await run('docker', args, { cwd: opts.workspace })
     const meta = JSON.parse(await readFile(metadataFile, 'utf8').catch(() => '{}')) as Record<
       string,
       unknown
     >
-    return { image, reportedDigest: meta['containerimage.digest'] as string | undefined }
+    return meta['containerimage.digest'] as string | undefined
   } catch (e) {
-    throw new Error(`build of ${image.name} (${image.origin}) failed: ${(e as Error).message}`)
+    const what = output.type === 'load-platform' ? ` for ${output.platform}` : ''
+    throw new Error(
+      `build of ${image.name}${what} (${image.origin}) failed: ${(e as Error).message}`
+    )
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
+}
+
+/**
+ * Builds one image with `docker buildx build --load`: the whole multi-platform index lands in the
+ * containerd store.
+ */
+export async function buildImage(image: PlannedImage, opts: BuildOptions): Promise<LoadedImage> {
+  return { image, reportedDigest: await buildx(image, opts, { type: 'load' }) }
 }
 
 /**

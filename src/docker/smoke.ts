@@ -1,45 +1,179 @@
+import * as core from '@actions/core'
 import { randomBytes } from 'node:crypto'
-import { run } from '../exec.js'
+import { run, type ExecResult } from '../exec.js'
 import type { PlannedImage } from '../plan/plan.js'
 import type { SmokeResult } from '../results.js'
 import { smokeCommand } from './buildArgs.js'
 
-/** How long one smoke test may take (emulated platforms are slow to start). */
-export const SMOKE_TIMEOUT_MS = 120_000
+/** State key of the smoke tests' network, for the post step to remove if the main step could not. */
+export const SMOKE_NETWORK_STATE = 'smokeNetwork'
+
+/** How often an HTTP smoke test asks again, and how long one request may take. */
+const PROBE_INTERVAL_MS = 250
+const PROBE_TIMEOUT_MS = 2_000
+
+/** How the smoke test of one platform ended, before it is made a SmokeResult. */
+interface Outcome {
+  ok: boolean
+  why?: string
+}
 
 /**
- * Runs the image on one platform with its smoke arguments and checks the output contains the
- * expected text. Never throws for a failed check: the result says what happened.
+ * Runs the image on one platform and decides as soon as it can: it passes the moment the
+ * expected text is in the output (text mode) or the HTTP probe is answered 2xx with the expected
+ * body (`smoke.http`), whether or not the process has exited, and the container is then removed.
+ * It fails when the process exits before that (with its exit code), or at the image's timeout.
+ * Never throws for a failed check: the result says what happened.
+ * @param network the run's smoke network (createSmokeNetwork), needed by an HTTP smoke test
+ * @param ref where the engine holds that platform: the version tag, unless the classic store
+ *   holds it under a tag of the run's own
  */
 export async function smokeTest(
   image: PlannedImage,
   platform: string,
-  timeoutMs = SMOKE_TIMEOUT_MS
+  network?: string,
+  ref = image.versionTag
 ): Promise<SmokeResult> {
+  const { smoke } = image
   const name = `gia-smoke-${randomBytes(4).toString('hex')}`
-  const args = smokeCommand(image, platform, name)
+  const args = smokeCommand(image, platform, name, smoke.http ? network : undefined, ref)
   const command = `docker ${args.join(' ')}`
   const started = Date.now()
-  let timedOut = false
-  const timer = setTimeout(() => {
-    timedOut = true
-    void run('docker', ['rm', '--force', name], { silent: true, allowFailure: true })
-  }, timeoutMs)
-  try {
-    const res = await run('docker', args, { silent: true, allowFailure: true })
-    const output = (res.stdout + res.stderr).trim()
-    const ms = Date.now() - started
-    if (timedOut)
-      return {
+  const timeoutMs = smoke.timeoutSeconds * 1000
+  let output = ''
+  let decided: ((o: Outcome) => void) | undefined
+  const decision = new Promise<Outcome>(resolve => (decided = resolve))
+  const decide = (o: Outcome): void => decided?.(o)
+  const textFound = (): boolean => !smoke.http && output.includes(smoke.expect)
+
+  const timer = setTimeout(
+    () => decide({ ok: false, why: `timed out after ${smoke.timeoutSeconds} s` }),
+    timeoutMs
+  )
+  const container: Promise<ExecResult> = run('docker', args, {
+    silent: true,
+    allowFailure: true,
+    onOutput: chunk => {
+      output += chunk
+      if (textFound()) decide({ ok: true })
+    }
+  })
+  void container.then(res => {
+    if (textFound()) decide({ ok: true })
+    else if (res.exitCode !== 0) decide({ ok: false, why: `exit code ${res.exitCode}` })
+    else
+      decide({
+        ok: false,
+        why: smoke.http
+          ? 'exited (code 0) before answering the probe'
+          : 'exited (code 0) without printing the expected text'
+      })
+  })
+  const probing = smoke.http
+    ? probeHttp(name, network ?? '', smoke.http, smoke.expect, decision)
+    : undefined
+  void probing?.then(o => o && decide(o))
+
+  const outcome = await decision
+  clearTimeout(timer)
+  // Passed, failed or timed out: the container goes (a server would run on). Then wait for the
+  // attached `docker run` to end, so nothing of this test outlives it.
+  await run('docker', ['rm', '--force', name], { silent: true, allowFailure: true })
+  await container
+  const probeNote = (await probing)?.why
+  const ms = Date.now() - started
+  const text = output.trim()
+  return outcome.ok
+    ? { ok: true, command, output: text, ms }
+    : {
         ok: false,
         command,
-        output: `${output}\n(timed out after ${timeoutMs / 1000} s)`.trim(),
+        output: [text, `(${outcome.why}${probeNote ? `; ${probeNote}` : ''})`]
+          .filter(Boolean)
+          .join('\n'),
         ms
       }
-    if (res.exitCode !== 0)
-      return { ok: false, command, output: `${output}\n(exit code ${res.exitCode})`.trim(), ms }
-    return { ok: output.includes(image.smoke.expect), command, output, ms }
-  } finally {
-    clearTimeout(timer)
+}
+
+/**
+ * Probes `http://<container IP>:<port><path>` from the runner until it answers 2xx with the
+ * expected text in its body; returns that outcome, or, once `stop` settles, undefined (with the
+ * last answer as `why` for the report).
+ */
+async function probeHttp(
+  container: string,
+  network: string,
+  http: { port: number; path: string },
+  expect: string,
+  stop: Promise<Outcome>
+): Promise<Outcome | undefined> {
+  let stopped = false
+  void stop.then(() => (stopped = true))
+  let last = 'no answer to the probe'
+  let ip = ''
+  while (!stopped) {
+    if (!ip) ip = await containerIp(container, network)
+    if (ip) {
+      const url = `http://${ip}:${http.port}${http.path}`
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) })
+        const body = await res.text()
+        if (res.ok && body.includes(expect)) {
+          core.debug(`smoke: ${url} answered ${res.status}`)
+          return { ok: true }
+        }
+        last = `GET ${http.port}${http.path} answered ${res.status}${res.ok ? ` without "${expect}" in the body: ${body.slice(0, 200)}` : ''}`
+      } catch (e) {
+        last = `GET ${http.port}${http.path}: ${(e as Error).message}`
+      }
+    }
+    await new Promise(r => setTimeout(r, PROBE_INTERVAL_MS))
   }
+  return { ok: false, why: `last probe: ${last}` }
+}
+
+/** The container's address on the network, or '' while it is not there yet. */
+async function containerIp(container: string, network: string): Promise<string> {
+  const res = await run(
+    'docker',
+    [
+      'container',
+      'inspect',
+      '--format',
+      `{{with index .NetworkSettings.Networks ${JSON.stringify(network)}}}{{.IPAddress}}{{end}}`,
+      container
+    ],
+    { silent: true, allowFailure: true }
+  )
+  return res.exitCode === 0 ? res.stdout.trim() : ''
+}
+
+/**
+ * Creates the run's network for HTTP smoke tests: a bridge of its own, `--internal` (no way out
+ * of it, no port published); the runner reaches the containers on their bridge addresses.
+ */
+export async function createSmokeNetwork(runId: string): Promise<string> {
+  const name = `gia-smoke-${runId.replace(/[^A-Za-z0-9_.-]/g, '') || 'run'}-${randomBytes(3).toString('hex')}`
+  await run('docker', ['network', 'create', '--internal', name], { silent: true })
+  core.saveState(SMOKE_NETWORK_STATE, name)
+  core.info(`smoke network: ${name} (internal, no published ports)`)
+  return name
+}
+
+/**
+ * Removes the smoke network, and first any container still on it (none after a finished stage;
+ * a server left running when the main step was cancelled, for the post step). Never throws.
+ */
+export async function removeSmokeNetwork(name: string): Promise<void> {
+  const left = await run('docker', ['ps', '-aq', '--filter', `network=${name}`], {
+    silent: true,
+    allowFailure: true
+  })
+  const ids = left.stdout.split('\n').filter(Boolean)
+  if (ids.length > 0)
+    await run('docker', ['rm', '--force', ...ids], { silent: true, allowFailure: true })
+  const res = await run('docker', ['network', 'rm', name], { silent: true, allowFailure: true })
+  if (res.exitCode === 0) core.saveState(SMOKE_NETWORK_STATE, '')
+  else if (!/not found/i.test(res.stderr))
+    core.warning(`smoke network ${name}: could not remove it: ${res.stderr.trim()}`)
 }

@@ -1,9 +1,23 @@
 import * as core from '@actions/core'
 import { createHash } from 'node:crypto'
 import { constants } from 'node:fs'
-import { copyFile, mkdir, readFile, rm, rmdir, stat, utimes, writeFile } from 'node:fs/promises'
+import {
+  chmod,
+  copyFile,
+  cp,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  realpath,
+  rm,
+  rmdir,
+  stat,
+  utimes,
+  writeFile
+} from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve, sep } from 'node:path'
 import { limit } from '../limit.js'
 import { run } from '../exec.js'
 import type { PlannedImage } from '../plan/plan.js'
@@ -173,6 +187,7 @@ export async function runnerBuild(
     binaries.map(b => b.path)
   )
   for (const b of binaries) checkBinaryPlatform(sections.get(b.path) ?? '', b.platform, b.path)
+  if (rb.filesDir) await stageFiles(rb.files, goDir, rb.filesDir, sourceDateEpoch, image.origin)
   if (rb.generatedDockerfile) {
     await writeFile(resolve(workspace, image.dockerfile), rb.generatedDockerfile)
   }
@@ -234,4 +249,59 @@ export async function removeWritten(written: string[]): Promise<void> {
     // a directory is removed only when empty: anything else in it is not ours
     await rm(p, { force: true }).catch(() => rmdir(p).catch(() => undefined))
   }
+}
+
+/**
+ * Copies an image's `files` from its module into `dir` at their destinations (`dir/srv/static`
+ * for `/srv/static`), the tree the generated Dockerfile copies into `/`. A source must resolve
+ * (symlinks too) inside the module. Every file gets binaryTime's stamp and every directory the
+ * release date, mode 755: the layer is the same for the same commit, whenever and wherever the
+ * repository was checked out.
+ */
+export async function stageFiles(
+  files: { src: string; dest: string }[],
+  goDir: string,
+  dir: string,
+  sourceDateEpoch: number,
+  origin: string
+): Promise<void> {
+  await rm(dir, { recursive: true, force: true })
+  await mkdir(dir, { recursive: true })
+  const module = await realpath(goDir)
+  for (const [i, f] of files.entries()) {
+    const name = `${origin}.files[${i}]`
+    const src = await realpath(resolve(goDir, f.src)).catch(() => {
+      throw new Error(`${name}: ${f.src} does not exist in the module ${goDir}`)
+    })
+    if (src !== module && !src.startsWith(module + sep))
+      throw new Error(`${name}: ${f.src} resolves to ${src}, outside the module ${module}`)
+    const dest = join(dir, f.dest)
+    await mkdir(dirname(dest), { recursive: true })
+    await cp(src, dest, {
+      recursive: true,
+      verbatimSymlinks: true,
+      errorOnExist: true,
+      force: false
+    })
+  }
+  await stampTree(dir, sourceDateEpoch)
+  core.info(
+    `${origin}: files staged for the image: ${files.map(f => `${f.src} -> ${f.dest}`).join(', ')}`
+  )
+}
+
+/** Stamps a tree, deepest first (writing into a directory would change its time again). */
+async function stampTree(path: string, sourceDateEpoch: number): Promise<void> {
+  const st = await lstat(path)
+  if (st.isSymbolicLink()) return
+  if (st.isDirectory()) {
+    for (const entry of (await readdir(path)).sort())
+      await stampTree(join(path, entry), sourceDateEpoch)
+    await chmod(path, 0o755)
+    await utimes(path, sourceDateEpoch, sourceDateEpoch)
+    return
+  }
+  const stamp = binaryTime(sourceDateEpoch, await readFile(path))
+  await chmod(path, st.mode & 0o111 ? 0o755 : 0o644)
+  await utimes(path, stamp, stamp)
 }

@@ -54,12 +54,21 @@ export function goBuildConfig(plan: Pick<Plan, 'goGate' | 'images'>): string {
   return `${gate}; runner builds: ${platforms.join(',') || 'none'}`
 }
 
-/** sha256 of go.sum (or go.mod when the module has no dependencies), hex, first 32. */
-export async function sumHash(goDir: string): Promise<string> {
-  const text = await readFile(join(goDir, 'go.sum'), 'utf8').catch(() =>
-    readFile(join(goDir, 'go.mod'), 'utf8')
-  )
-  return createHash('sha256').update(text).digest('hex').slice(0, 32)
+/**
+ * sha256 of every module's go.sum (or go.mod when a module has no dependencies), hex, first 32:
+ * a dependency change in any module of the run changes the key.
+ */
+export async function sumHash(goDirs: string[]): Promise<string> {
+  const hash = createHash('sha256')
+  for (const dir of goDirs.length === 1 ? goDirs : [...goDirs].sort()) {
+    const text = await readFile(join(dir, 'go.sum'), 'utf8').catch(() =>
+      readFile(join(dir, 'go.mod'), 'utf8')
+    )
+    // one module hashes as before (no name), so existing keys stay valid
+    if (goDirs.length > 1) hash.update(`${dir}\n`)
+    hash.update(text)
+  }
+  return hash.digest('hex').slice(0, 32)
 }
 
 /** What restoring the Go caches found. */
@@ -76,7 +85,7 @@ export interface GoCacheRestore {
  * Restores GOMODCACHE and GOCACHE. Returns whether the exact key hit. A cache service problem is
  * a warning, never a failure.
  */
-export async function restoreGoCache(goDir: string, config: string): Promise<GoCacheRestore> {
+export async function restoreGoCache(goDirs: string[], config: string): Promise<GoCacheRestore> {
   const why =
     goCacheUnavailableReason(process.env) ??
     (cache.isFeatureAvailable() ? undefined : '@actions/cache reports no cache service')
@@ -88,12 +97,12 @@ export async function restoreGoCache(goDir: string, config: string): Promise<GoC
     'go',
     ['env', 'GOMODCACHE', 'GOCACHE', 'GOVERSION', 'GOHOSTOS', 'GOHOSTARCH'],
     {
-      cwd: goDir,
+      cwd: goDirs[0],
       silent: true
     }
   )
   const [modcache, gocache, goVersion, os, arch] = env.stdout.trim().split('\n')
-  const keys = goCacheKeys(os, arch, goVersion, await sumHash(goDir), config)
+  const keys = goCacheKeys(os, arch, goVersion, await sumHash(goDirs), config)
   const paths = [modcache, gocache]
   core.saveState(GO_CACHE_STATE.key, keys.key)
   core.saveState(GO_CACHE_STATE.paths, JSON.stringify(paths))

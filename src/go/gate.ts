@@ -87,8 +87,9 @@ async function warnLeftOut(
 export async function goGate(
   dir: string,
   workspace: string,
-  gate: Pick<GoGatePlan, 'testArgs' | 'buildFlags' | 'env'>
+  gate: Pick<GoGatePlan, 'testArgs' | 'buildFlags' | 'env'> & Partial<Pick<GoGatePlan, 'steps'>>
 ): Promise<{ goVersion: string }> {
+  const steps = gate.steps ?? ['fmt', 'vet', 'test']
   const version = await run('go', ['version'], {
     cwd: dir,
     silent: true,
@@ -107,7 +108,7 @@ export async function goGate(
   const dirs = files.stdout
     .split('\n')
     .filter(d => d && !/(^|\/)vendor(\/|$)/.test(d.slice(dir.length)))
-  if (dirs.length > 0) {
+  if (dirs.length > 0 && steps.includes('fmt')) {
     const fmt = await run('gofmt', ['-l', ...dirs], { cwd: dir, silent: true, allowFailure: true })
     const bad = fmt.stdout
       .split('\n')
@@ -131,9 +132,21 @@ export async function goGate(
       throw new Error(`go-gate: gofmt: ${why.join('; ')}`)
     }
   }
-  core.info('gofmt: clean')
-  await warnLeftOut(dir, workspace, dirs, gate.env)
+  core.info(steps.includes('fmt') ? 'gofmt: clean' : 'gofmt: not run (go-gate)')
+  if (steps.includes('vet') || steps.includes('test'))
+    await warnLeftOut(dir, workspace, dirs, gate.env)
 
+  if (steps.includes('vet')) await goVet(dir, workspace, dirs, gate)
+  if (steps.includes('test')) await goTest(dir, workspace, dirs, gate)
+  return { goVersion }
+}
+
+async function goVet(
+  dir: string,
+  workspace: string,
+  dirs: string[],
+  gate: Pick<GoGatePlan, 'buildFlags' | 'env'>
+): Promise<void> {
   const vet = await run('go', ['vet', ...gate.buildFlags, './...'], {
     cwd: dir,
     env: gate.env,
@@ -145,7 +158,14 @@ export async function goGate(
       `go-gate: go vet failed:\n${(vet.stderr || vet.stdout).trim().split('\n').slice(-15).join('\n')}`
     )
   }
+}
 
+async function goTest(
+  dir: string,
+  workspace: string,
+  dirs: string[],
+  gate: Pick<GoGatePlan, 'testArgs' | 'buildFlags' | 'env'>
+): Promise<void> {
   const test = await run('go', ['test', ...gate.buildFlags, ...gate.testArgs], {
     cwd: dir,
     env: gate.env,
@@ -156,5 +176,4 @@ export async function goGate(
     const tail = (test.stdout + test.stderr).trim().split('\n').slice(-20).join('\n')
     throw new Error(`go-gate: go test failed:\n${tail}`)
   }
-  return { goVersion }
 }

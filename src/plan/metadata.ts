@@ -12,6 +12,9 @@ export interface Metadata {
   kind: EventKind
   /** A valid Docker tag. */
   version: string
+  /** The tag (release tag, pushed tag, given version) as written, before a leading `v` is
+   * removed, e.g. `v2.3.0`; the version itself for a build that is no release. */
+  tag: string
   /** Where the version came from, e.g. `release.tag_name`. */
   versionSource: string
   /** Full commit SHA. */
@@ -79,6 +82,7 @@ export function deriveMetadata(ctx: GitHubContext, opts: MetadataOptions): Metad
 
   let kind: EventKind
   let version: string
+  let raw: string | undefined
   let versionSource: string
   let date: [string | undefined, string][]
   let pushAuto = false
@@ -94,6 +98,7 @@ export function deriveMetadata(ctx: GitHubContext, opts: MetadataOptions): Metad
         throw new Error('release: the payload has no release.tag_name')
       }
       kind = 'release'
+      raw = release.tag_name
       version = checkedVersion(release.tag_name, 'release.tag_name')
       versionSource = 'release.tag_name'
       date = [
@@ -116,6 +121,7 @@ export function deriveMetadata(ctx: GitHubContext, opts: MetadataOptions): Metad
       date = [[p.head_commit?.timestamp, 'head_commit.timestamp'], fromGit()]
       if (tag !== undefined) {
         kind = 'tag'
+        raw = tag
         version = checkedVersion(tag, 'the pushed tag')
         versionSource = `tag ${tag}`
         pushAuto = true
@@ -134,14 +140,17 @@ export function deriveMetadata(ctx: GitHubContext, opts: MetadataOptions): Metad
       date = [fromGit()]
       if (opts.versionInput) {
         kind = 'dispatch'
+        raw = opts.versionInput
         version = checkedVersion(opts.versionInput, 'version')
         versionSource = "the 'version' input"
       } else if (given) {
         kind = 'dispatch'
+        raw = given
         version = checkedVersion(given, 'inputs.version')
         versionSource = 'inputs.version of the dispatch'
       } else if (tag !== undefined) {
         kind = 'dispatch'
+        raw = tag
         version = checkedVersion(tag, 'the dispatched tag')
         versionSource = `tag ${tag}`
       } else {
@@ -183,6 +192,7 @@ export function deriveMetadata(ctx: GitHubContext, opts: MetadataOptions): Metad
     default: {
       if (tag !== undefined) {
         kind = 'tag'
+        raw = tag
         version = checkedVersion(tag, 'the tag')
         versionSource = `tag ${tag}`
       } else {
@@ -197,6 +207,7 @@ export function deriveMetadata(ctx: GitHubContext, opts: MetadataOptions): Metad
   }
 
   if (opts.versionInput && versionSource !== "the 'version' input") {
+    raw = opts.versionInput
     version = checkedVersion(opts.versionInput, 'version')
     versionSource = "the 'version' input"
   }
@@ -206,6 +217,7 @@ export function deriveMetadata(ctx: GitHubContext, opts: MetadataOptions): Metad
     event: ctx.eventName,
     kind,
     version,
+    tag: raw ?? version,
     versionSource,
     commit,
     shortCommit: commit.slice(0, 7),

@@ -1,16 +1,19 @@
 import { posix as path } from 'node:path'
 import type { GitHubContext } from '../context.js'
 import type { BuildArg, Inputs, Mode, Tristate } from '../inputs.js'
+import type { FileCopy, GoGateStep, SmokeHttp } from '../inputValues.js'
+import { DEFAULT_TAGS, DEFAULT_TAGS_NOT_RELEASE, planTags } from './tags.js'
 import { labelText } from '../util/text.js'
 import { artifactPrefix, jobPlatform, platformMatrix, type DistributedPlan } from './distributed.js'
 import { deriveMetadata, type Metadata } from './metadata.js'
 import { parseDockerfileFull, targetArgDefaults, targetPlatformRuns } from './dockerfile.js'
 import { goCacheMountsOf, type GoCacheMountsPlan } from './goCacheMounts.js'
 import { isNativePlatform, runnerPlatform } from './platforms.js'
-import { publishTargets, type PublishTarget } from './publish.js'
+import { floatingRange, type PublishTarget } from './publish.js'
 import {
   DEFAULT_BASE_IMAGE,
   DEFAULT_LDFLAGS,
+  DEFAULT_USER,
   generatedDockerfile,
   renderLdflags
 } from './runnerBuild.js'
@@ -20,6 +23,9 @@ import {
  * (`RUN ["go", "build", ...]`, `RUN ["/usr/local/go/bin/go", "install", ...]`), the form a Go
  * image without a shell needs.
  */
+/** action.yml's default smoke-args, which an HTTP smoke test does not pass to a server. */
+const DEFAULT_SMOKE_ARGS = '--version'
+
 const GO_BUILD_RUN = /\bgo\s+(build|install)\b|(?:^|[\s["/])go"\s*,\s*"(build|install)"/
 
 /** The smoke test of one image. */
@@ -29,18 +35,37 @@ export interface SmokePlan {
   platforms: string[]
   /** Arguments passed to the image (no shell). */
   args: string[]
-  /** Text the output must contain. */
+  /** Text the output (with `http`, the response body) must contain; '' for anything. */
   expect: string
+  /** Seconds before a smoke test that has not passed fails. */
+  timeoutSeconds: number
+  /** Probe this port and path over HTTP instead of reading the output. */
+  http?: SmokeHttp
   /** Why some or all platforms are not tested. */
   note?: string
 }
 
+/** One name an image is pushed to, with its tags (full references). */
+export interface PlannedName {
+  /** Lowercased repository name. */
+  name: string
+  /** Its registry host. */
+  registry: string
+  /** Tags that name this build (the version, the tag as written, sha-...): pushed first. */
+  versionTags: string[]
+  /** Tags that move from release to release, in push order, `latest` last; pushed after every
+   * version tag, and never backwards. */
+  floatingTags: string[]
+}
+
 /** One image of the matrix, fully decided. */
 export interface PlannedImage {
-  /** Lowercased repository name, e.g. `ghcr.io/acme/app`. */
+  /** Lowercased repository name, e.g. `ghcr.io/acme/app`: the first of `names`. */
   name: string
   /** Registry host of the name. */
   registry: string
+  /** Every name it is pushed to, each with its tags (the first is `name`). */
+  names: PlannedName[]
   /** Where the user gave it (`image`, `images[N]`). */
   origin: string
   /** Build context, relative to the workspace. */
@@ -48,13 +73,20 @@ export interface PlannedImage {
   /** Dockerfile path, relative to the workspace. */
   dockerfile: string
   platforms: string[]
-  /** Every tag to push, full references; the version tag first, `latest` last. */
+  /** Every tag to push, full references: each name's version tags, then each name's floating
+   * tags (`latest` last on each). */
   tags: string[]
   /** The version tag (`<name>:<version>`): built, loaded and smoke-tested under this name. */
   versionTag: string
   /** Per repository name: the version tags and the floating tags to publish, in order. */
   publish: PublishTarget[]
   labels: Record<string, string>
+  /**
+   * OCI annotations of the pushed image: on the index when the output is one (several platforms
+   * or an attestation), else on the manifest; GHCR shows a multi-arch image's description from
+   * the index.
+   */
+  annotations: Record<string, string>
   /** VERSION, COMMIT, DATE, then the action's and the image's build args. */
   buildArgs: BuildArg[]
   target?: string
@@ -76,6 +108,8 @@ export interface RunnerBuild {
   binary: string
   /** The rendered `-ldflags`. */
   ldflags: string
+  /** The Go module directory it compiles in, relative to the workspace. */
+  goDir: string
   /**
    * Where the binaries are compiled, in the `<os>/<arch>[/<variant>]/<binary>` layout: a
    * directory of the action's own under RUNNER_TEMP, never the checkout. It is the build context
@@ -90,6 +124,10 @@ export interface RunnerBuild {
   copyInto?: string
   /** The Dockerfile the action writes at `dockerfile` (inside outDir), when the image has none. */
   generatedDockerfile?: string
+  /** Files of the module copied into the image (generated Dockerfile only). */
+  files: FileCopy[]
+  /** Where they are staged (absolute), the build's named context `gia-files`. */
+  filesDir?: string
 }
 
 /** A warning tied to a line of a file (an annotation). */
@@ -128,10 +166,12 @@ export interface Plan {
   registries: string[]
   /** Warnings to show (the plan itself never logs). */
   warnings: string[]
-  /** Notices to show. */
+  /** Notices to show (Dependabot, tag templates skipped). */
   notices: string[]
   /** Warnings on Dockerfile lines. */
   fileWarnings: FileWarning[]
+  /** Every Go module directory the run uses (gate and runner builds), workspace-relative. */
+  goModules: string[]
   /**
    * The action's own directory under RUNNER_TEMP (runner-build binaries, generated Dockerfiles);
    * the post step removes it. Nothing the action writes goes into the checkout.
@@ -139,12 +179,70 @@ export interface Plan {
   actionDir: string
   /** The date as Unix seconds, for SOURCE_DATE_EPOCH. */
   sourceDateEpoch: number
+  /** Attestations in the pushed index. */
+  attestations: AttestationPlan
+  /** The BuildKit image of a docker-container builder the action creates. */
+  buildkitImage: string
+}
+
+/** Supply-chain attestations (each adds an `unknown/unknown` entry per platform to the index). */
+export interface AttestationPlan {
+  provenance: 'false' | 'min' | 'max'
+  /** Why provenance is what it is. */
+  provenanceReason: string
+  /** The SBOM scanner image, when an SBOM is wanted. */
+  sbomScanner?: string
+}
+
+/** OCI annotation keys the pushed image carries, from its labels. */
+export const ANNOTATION_KEYS = [
+  'org.opencontainers.image.description',
+  'org.opencontainers.image.source',
+  'org.opencontainers.image.licenses',
+  'org.opencontainers.image.version',
+  'org.opencontainers.image.revision',
+  'org.opencontainers.image.created'
+]
+
+/**
+ * Provenance as docker/build-push-action decides it from the repository's visibility, but
+ * `min` (no build arguments or environment in it) for a public repository, and none for a
+ * private one or when the payload does not say.
+ */
+export function attestationPlan(inputs: Inputs, ctx: GitHubContext): AttestationPlan {
+  if (inputs.mode !== 'all')
+    return {
+      provenance: 'false',
+      provenanceReason: `mode: ${inputs.mode} (a platform job's image is one manifest that the merge puts in its index; attestations are not carried over)`
+    }
+  const sbomScanner = inputs.sbom ? inputs.sbomScanner : undefined
+  if (inputs.provenance !== 'auto')
+    return {
+      provenance: inputs.provenance,
+      provenanceReason: `provenance: ${inputs.provenance}`,
+      sbomScanner
+    }
+  const isPrivate = ctx.payload?.repository?.private
+  if (isPrivate === false)
+    return {
+      provenance: 'min',
+      provenanceReason: 'provenance: auto (public repository)',
+      sbomScanner
+    }
+  return {
+    provenance: 'false',
+    provenanceReason: `provenance: auto (${isPrivate === true ? 'private repository' : 'repository visibility unknown'})`,
+    sbomScanner
+  }
 }
 
 /** The Go gate: where it runs and how it builds. */
 export interface GoGatePlan {
   enabled: boolean
-  workingDirectory: string
+  /** The steps, in order (`fmt`, `vet`, `test`). */
+  steps: GoGateStep[]
+  /** Every distinct module directory it runs in, workspace-relative. */
+  workingDirectories: string[]
   testArgs: string[]
   /** Build flags of `go vet` and `go test` (before the test args). */
   buildFlags: string[]
@@ -167,6 +265,27 @@ export interface PlanOptions {
   cgoEnabled?: string
   /** Whether go-working-directory is a directory in the workspace (unknown when unset). */
   goWorkingDirectoryExists?: boolean
+  /** Whether each image's own go-working-directory is a directory, by path (see imageGoDirs). */
+  goDirectoriesExist?: Record<string, boolean>
+  /** Whether each `files` source exists, by workspace-relative path (see filesPaths). */
+  files?: Record<string, boolean>
+}
+
+/** The workspace-relative source of every `files` entry, for the caller to check it exists. */
+export function filesPaths(inputs: Inputs): string[] {
+  return inputs.images.flatMap(img =>
+    (img.files ?? []).map(f => path.join(imageGoDir(inputs, img), f.src))
+  )
+}
+
+/** The go-working-directory of every image that sets its own, for the caller to check. */
+export function imageGoDirs(inputs: Inputs): string[] {
+  return unique(inputs.images.flatMap(img => img.goWorkingDirectory ?? []))
+}
+
+/** The Go module directory of an image: its own, else the go-working-directory input. */
+function imageGoDir(inputs: Inputs, img: Inputs['images'][number]): string {
+  return img.goWorkingDirectory ?? inputs.goWorkingDirectory
 }
 
 /** The action's own directory under RUNNER_TEMP. */
@@ -310,6 +429,13 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
     )
   }
 
+  const tagValues = {
+    version: metadata.version,
+    tag: metadata.tag,
+    shortSha: metadata.shortCommit,
+    stable: metadata.release && metadata.latestAuto,
+    notStableWhy: metadata.release ? 'a prerelease' : `not a release: ${metadata.kind}`
+  }
   const images: PlannedImage[] = jobImages.map(img => {
     const name = img.ref.name
     const paths = resolvePaths(inputs, img, actionDir)
@@ -324,10 +450,20 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
       ? path.join(paths.outDir as string, 'Dockerfile')
       : (paths.dockerfile as string)
     const platforms = onlyPlatform ? [onlyPlatform] : (img.platforms ?? inputs.platforms)
-    const versionTag = `${name}:${metadata.version}`
-    const tags = [versionTag]
-    if (!metadata.release) tags.push(`${name}:sha-${metadata.shortCommit}`)
-    if (latest) tags.push(`${name}:latest`)
+    const planned = planTags(
+      img.tags ?? inputs.tags ?? (metadata.release ? DEFAULT_TAGS : DEFAULT_TAGS_NOT_RELEASE),
+      tagValues,
+      { latest, inputName: img.tags ? `${img.origin}.tags` : 'tags' }
+    )
+    for (const n of planned.notices) if (!notices.includes(n)) notices.push(n)
+    const names: PlannedName[] = img.refs.map(ref => ({
+      name: ref.name,
+      registry: ref.registry,
+      versionTags: planned.exact.map(t => `${ref.name}:${t}`),
+      floatingTags: planned.floating.map(t => `${ref.name}:${t}`)
+    }))
+    const versionTag = names[0].versionTags[0]
+    const tags = [...names.flatMap(n => n.versionTags), ...names.flatMap(n => n.floatingTags)]
 
     const labels: Record<string, string> = {
       'org.opencontainers.image.title': name.split('/').pop() as string,
@@ -355,15 +491,41 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
 
     let runnerBuild: RunnerBuild | undefined
     if (img.main !== undefined) {
+      const goDir = imageGoDir(inputs, img)
+      const files = img.files ?? []
+      // the keys of a generated Dockerfile mean nothing to the Dockerfile found in the context
+      const ignored = (['expose', 'user', 'cmd', 'files'] as const).find(k => img[k] !== undefined)
+      if (!generated && ignored)
+        throw new Error(
+          `${img.origin}.${ignored}: only for a generated Dockerfile, but the image uses ${dockerfile}`
+        )
+      for (const [i, f] of files.entries()) {
+        if (opts.files?.[path.join(goDir, f.src)] === false)
+          throw new Error(
+            `${img.origin}.files[${i}]: ${f.src} does not exist in the module ${goDir}`
+          )
+      }
       runnerBuild = {
         main: img.main,
         binary: img.binary as string,
+        goDir,
         ldflags: renderLdflags(img.ldflags ?? DEFAULT_LDFLAGS, metadata, `${img.origin}.ldflags`),
         outDir: paths.outDir as string,
         copyInto: img.context === undefined ? undefined : context,
         generatedDockerfile: generated
-          ? generatedDockerfile(img.baseImage ?? DEFAULT_BASE_IMAGE, img.binary as string, labels)
-          : undefined
+          ? generatedDockerfile({
+              baseImage: img.baseImage ?? DEFAULT_BASE_IMAGE,
+              binary: img.binary as string,
+              labels,
+              expose: img.expose ?? [],
+              user: img.user ?? DEFAULT_USER,
+              cmd: img.cmd ?? [],
+              files: files.length > 0
+            })
+          : undefined,
+        files,
+        // the action's own directory, beside the binaries; the post step removes it
+        filesDir: files.length > 0 ? path.join(actionDir, 'files', cacheScope(name)) : undefined
       }
     }
     const text = runnerBuild?.generatedDockerfile ?? userText
@@ -421,25 +583,43 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
       }
     }
 
+    const http = img.smokeHttp === false ? undefined : (img.smokeHttp ?? inputs.smokeHttp)
+    // with an HTTP probe a server starts with no arguments, unless some are given for it
+    const inputArgs =
+      http && inputs.smokeArgs.join(' ') === DEFAULT_SMOKE_ARGS ? [] : inputs.smokeArgs
     return {
       name,
       registry: img.ref.registry,
+      names,
       origin: img.origin,
       context,
       dockerfile,
       platforms,
       tags,
       versionTag,
-      publish: publishTargets(name, tags, metadata.version),
+      publish: names.map(n => ({
+        name: n.name,
+        versionTags: planned.exact,
+        floating: planned.floating.map(tag => ({
+          tag,
+          version: metadata.version,
+          range: floatingRange(tag)
+        }))
+      })),
       labels,
+      annotations: Object.fromEntries(
+        ANNOTATION_KEYS.filter(k => labels[k] !== undefined).map(k => [k, labels[k]])
+      ),
       buildArgs,
       target: img.target,
       cacheScope: cacheScope(name),
       smoke: {
         enabled: inputs.smokeTest && smokePlatforms.length > 0,
         platforms: inputs.smokeTest ? smokePlatforms : [],
-        args: img.smokeArgs ?? inputs.smokeArgs,
-        expect: img.smokeExpect || inputs.smokeExpect || metadata.version,
+        args: img.smokeArgs ?? inputArgs,
+        expect: img.smokeExpect || inputs.smokeExpect || (http ? '' : metadata.version),
+        timeoutSeconds: img.smokeTimeout ?? inputs.smokeTimeout,
+        http,
         note
       },
       targetRuns: targetPlatformRuns(stages).map(r => r.run.line),
@@ -449,13 +629,21 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
   })
 
   const goGate = goGatePlan(inputs, images, opts.cgoEnabled)
-  if (
-    (goGate.enabled || images.some(i => i.runnerBuild)) &&
-    opts.goWorkingDirectoryExists === false
-  ) {
+  const goModules = unique([
+    ...goGate.workingDirectories.filter(() => goGate.enabled),
+    ...images.flatMap(i => (i.runnerBuild ? [i.runnerBuild.goDir] : []))
+  ])
+  if (goModules.includes(inputs.goWorkingDirectory) && opts.goWorkingDirectoryExists === false) {
     throw new Error(
       `go-working-directory: '${inputs.goWorkingDirectory}' is not a directory in the workspace`
     )
+  }
+  for (const img of inputs.images) {
+    const dir = img.goWorkingDirectory
+    if (dir !== undefined && opts.goDirectoriesExist?.[dir] === false)
+      throw new Error(
+        `${img.origin}.go-working-directory: '${dir}' is not a directory in the workspace`
+      )
   }
 
   const foreign = unique(images.flatMap(i => i.platforms)).filter(p => !isNativePlatform(p, runner))
@@ -511,12 +699,15 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
     qemu,
     goGate,
     cache: inputs.cache,
-    registries: unique(images.map(i => i.registry)),
+    registries: unique(images.flatMap(i => i.names.map(n => n.registry))),
     warnings,
     notices,
     fileWarnings,
+    goModules,
     actionDir,
-    sourceDateEpoch: Math.floor(Date.parse(metadata.date) / 1000)
+    sourceDateEpoch: Math.floor(Date.parse(metadata.date) / 1000),
+    attestations: attestationPlan(inputs, ctx),
+    buildkitImage: inputs.buildkitImage
   }
 }
 
@@ -532,12 +723,13 @@ export function goGatePlan(
   cgoEnabled: string | undefined
 ): GoGatePlan {
   const gate = {
-    enabled: inputs.goGate,
-    workingDirectory: path.normalize(inputs.goWorkingDirectory),
+    enabled: inputs.goGate.length > 0,
+    steps: inputs.goGate,
+    workingDirectories: gateDirectories(inputs),
     testArgs: inputs.goTestArgs
   }
   const runner = images.filter(i => i.runnerBuild)
-  if (!inputs.goGate || runner.length === 0) return { ...gate, buildFlags: [], env: {}, note: '' }
+  if (!gate.enabled || runner.length === 0) return { ...gate, buildFlags: [], env: {}, note: '' }
   const why = `as the runner builds of ${runner.map(i => i.name).join(', ')}, to share their build cache`
   const cgoFlag = inputs.goTestArgs.find(a => /^--?(race|msan|asan)(=true)?$/.test(a))
   const cgoKept =
@@ -550,6 +742,11 @@ export function goGatePlan(
     env: cgoKept ? {} : { CGO_ENABLED: '0' },
     note: cgoKept ? `-trimpath ${why}; ${cgoKept}` : `-trimpath, CGO_ENABLED=0 ${why}`
   }
+}
+
+/** The distinct Go module directories of the images: where the gate runs. */
+function gateDirectories(inputs: Inputs): string[] {
+  return unique(inputs.images.map(img => imageGoDir(inputs, img)))
 }
 
 /** The build-cache scope of an image: its name, made safe for a cache key. */

@@ -24,10 +24,14 @@ export function renderPlanText(plan: Plan): string {
     [
       'go gate',
       plan.goGate.enabled
-        ? `gofmt, go vet, go test ${plan.goGate.testArgs.join(' ')} in ${plan.goGate.workingDirectory}${plan.goGate.note ? ` (${plan.goGate.note})` : ''}`
+        ? `${gateSteps(plan)} in ${plan.goGate.workingDirectories.join(', ')}${plan.goGate.note ? ` (${plan.goGate.note})` : ''}`
         : 'off'
     ],
     ['cache', plan.cache ? 'Go caches + buildx type=gha' : 'off'],
+    [
+      'attestations',
+      `provenance ${plan.attestations.provenance}  <- ${plan.attestations.provenanceReason}${plan.attestations.sbomScanner ? `; SBOM by ${plan.attestations.sbomScanner}` : ''}`
+    ],
     ['dry run', String(plan.dryRun)]
   ]
   if (plan.mode !== 'all') rows.unshift(['mode', modeText(plan)])
@@ -61,7 +65,7 @@ export function renderPlanText(plan: Plan): string {
         [
           'smoke test',
           img.smoke.enabled
-            ? `${img.smoke.args.join(' ')} -> expect "${img.smoke.expect}" on ${img.smoke.platforms.join(', ')}${img.smoke.note ? ` (${img.smoke.note})` : ''}`
+            ? `${smokeText(img.smoke)} on ${img.smoke.platforms.join(', ')}, within ${img.smoke.timeoutSeconds} s${img.smoke.note ? ` (${img.smoke.note})` : ''}`
             : `off${img.smoke.note ? ` (${img.smoke.note})` : ''}`
         ]
       ]).map(l => `  ${l}`)
@@ -90,13 +94,24 @@ export function renderPlanMarkdown(plan: Plan): string {
   for (const img of plan.images) {
     out.push(
       `| \`${img.name}\` | ${img.platforms.join('<br>')} | ${img.tags.map(t => `\`${md(t)}\``).join('<br>')} | ${
-        img.smoke.enabled
-          ? `\`${md(img.smoke.args.join(' '))}\` expects \`${md(img.smoke.expect)}\``
-          : 'off'
+        img.smoke.enabled ? md(smokeText(img.smoke)) : 'off'
       } |`
     )
   }
   return out.join('\n')
+}
+
+/** What a smoke test runs and waits for, in one line. */
+function smokeText(smoke: Plan['images'][number]['smoke']): string {
+  const args = smoke.args.length > 0 ? smoke.args.join(' ') : '(no arguments)'
+  if (!smoke.http) return `${args} -> expect "${smoke.expect}" in the output`
+  const body = smoke.expect ? ` with "${smoke.expect}" in the body` : ''
+  return `${args} -> GET :${smoke.http.port}${smoke.http.path} answers 2xx${body}`
+}
+
+function gateSteps(plan: Plan): string {
+  const names = { fmt: 'gofmt', vet: 'go vet', test: `go test ${plan.goGate.testArgs.join(' ')}` }
+  return plan.goGate.steps.map(s => names[s]).join(', ')
 }
 
 /** A row of the plan table: a value, or a list shown one item a line. */

@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import semver from 'semver'
-import { buildImage, readLoaded } from '../docker/build.js'
+import { buildImage, readLoaded, type BuildOptions } from '../docker/build.js'
+import { classicBuilt, loadPlatforms, runToken } from '../docker/classic.js'
 import { buildCacheUnavailableReason, buildxCacheVersion } from '../cacheService.js'
 import { addBuilt } from './built.js'
 import { removeContextFiles } from './go.js'
@@ -10,7 +11,9 @@ import { smokes } from './smoke.js'
 /**
  * Builds and loads every image; reading each loaded image back (docker save: its index and
  * per-platform digests) starts at once and, when smoke tests run, is collected by that stage:
- * both only read the engine's store, and the read is a per-platform cost.
+ * both only read the engine's store, and the read is a per-platform cost. On the classic store
+ * each platform is loaded on its own, and the build to push is exported from the builder and
+ * checked against them (classicBuilt), alongside the smoke tests too.
  */
 export const buildStage: Stage = {
   name: 'Build',
@@ -21,17 +24,30 @@ export const buildStage: Stage = {
     const cache = {
       gha: ctx.plan.cache && buildCacheUsable(builder.buildkitVersion, engine.buildxVersion)
     }
+    const opts: BuildOptions = {
+      builder: builder.name,
+      cache,
+      workspace: ctx.github.workspace,
+      sourceDateEpoch: ctx.plan.sourceDateEpoch,
+      attestations: ctx.plan.attestations,
+      // a platform job's manifests go into the merge's OCI index, which carries annotations
+      ociMediaTypes: ctx.plan.mode === 'platform'
+    }
+    const classic = engine.containerdStore ? undefined : runToken()
+    ctx.classicToken = classic
     try {
       for (const image of ctx.plan.images) {
-        const loaded = await buildImage(image, {
-          builder: builder.name,
-          cache,
-          workspace: ctx.github.workspace,
-          sourceDateEpoch: ctx.plan.sourceDateEpoch,
-          // a platform job's manifests go into the merge's OCI index, which carries annotations
-          ociMediaTypes: ctx.plan.mode === 'platform'
-        })
-        const read = readLoaded(loaded, ctx.plan.push)
+        // the classic store's export reads the context too: done before the context files go
+        const read = classic
+          ? Promise.resolve(
+              await classicBuilt(
+                image,
+                await loadPlatforms(image, opts, classic),
+                opts,
+                ctx.plan.push
+              )
+            )
+          : readLoaded(await buildImage(image, opts), ctx.plan.push)
         // awaited later; a later build's failure must not leave it an unhandled rejection
         read.catch(() => undefined)
         ctx.reads.push(read)

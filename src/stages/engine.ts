@@ -1,11 +1,12 @@
 import * as core from '@actions/core'
-import { setupBuilder } from '../docker/builder.js'
+import { buildxCacheVersion, buildCacheUnavailableReason } from '../cacheService.js'
+import { checkSbomScanner, setupBuilder } from '../docker/builder.js'
 import { inspectEngine } from '../docker/engine.js'
 import { login, loginTargets } from '../docker/login.js'
 import { setupQemu } from '../docker/qemu.js'
 import { needs, type Stage } from './stage.js'
 
-/** Asks the engine what it is; refuses the classic image store. */
+/** Asks the engine what it is: its image store decides how images are loaded and pushed. */
 export const engineStage: Stage = {
   name: 'Engine',
   applies: () => true,
@@ -14,12 +15,10 @@ export const engineStage: Stage = {
     core.info(
       `Docker ${info.serverVersion}, buildx ${info.buildxVersion}, ${info.containerdStore ? 'containerd' : 'classic'} image store`
     )
-    if (!info.containerdStore) {
-      throw new Error(
-        'the engine uses the classic image store, which cannot hold a multi-platform image to test before pushing; ' +
-          'enable the containerd image store ("features": {"containerd-snapshotter": true} in daemon.json, e.g. with docker/setup-docker-action\'s daemon-config; the default from Docker 29)'
+    if (!info.containerdStore)
+      core.info(
+        'the classic image store holds one platform per tag: each platform is loaded and smoke-tested on its own, and the push sends the same build exported from the builder, checked to have the tested content'
       )
-    }
     ctx.engine = info
   }
 }
@@ -38,7 +37,15 @@ export const builderStage: Stage = {
   name: 'Builder',
   applies: () => true,
   async run(ctx) {
-    const b = await setupBuilder(needs(ctx.engine, 'Engine'), ctx.github.runId)
+    const plan = ctx.plan
+    const b = await setupBuilder(needs(ctx.engine, 'Engine'), ctx.github.runId, {
+      ghaV2:
+        plan.cache &&
+        !buildCacheUnavailableReason(process.env) &&
+        buildxCacheVersion(process.env) === 2,
+      buildkitImage: plan.buildkitImage
+    })
+    if (plan.attestations.sbomScanner) await checkSbomScanner(plan.attestations.sbomScanner)
     const unsupported = ctx.plan.images
       .flatMap(i => i.platforms)
       .filter(p => b.platforms.length > 0 && !b.platforms.includes(p))

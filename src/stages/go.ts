@@ -1,4 +1,5 @@
 import * as core from '@actions/core'
+import { resolve } from 'node:path'
 import { ACTION_DIR_STATE, removeWritten, runnerBuild, WRITTEN_STATE } from '../go/build.js'
 import { goBuildConfig, markGoCacheForSave, restoreGoCache } from '../go/cache.js'
 import { goGate } from '../go/gate.js'
@@ -17,7 +18,8 @@ export const goCacheStage: Stage = {
     (usesGo(plan) && plan.cache) ||
     (plan.cache ? 'no Go step (go-gate: false, no runner build)' : 'cache: false'),
   async run(ctx) {
-    const restored = await restoreGoCache(ctx.goDir, goBuildConfig(ctx.plan))
+    const dirs = ctx.plan.goModules.map(d => resolve(ctx.github.workspace, d))
+    const restored = await restoreGoCache(dirs, goBuildConfig(ctx.plan))
     ctx.results.goCacheHit = restored.hit
     ctx.onSuccess.push(() => markGoCacheForSave(restored.hit))
     if (restored.unavailable) return { status: 'unavailable', note: restored.unavailable }
@@ -29,7 +31,9 @@ export const goGateStage: Stage = {
   name: 'Go gate',
   applies: plan => plan.goGate.enabled || 'go-gate: false',
   async run(ctx) {
-    await goGate(ctx.goDir, ctx.github.workspace, ctx.plan.goGate)
+    // in each distinct module directory of the images
+    for (const dir of ctx.plan.goGate.workingDirectories)
+      await goGate(resolve(ctx.github.workspace, dir), ctx.github.workspace, ctx.plan.goGate)
   }
 }
 
@@ -44,12 +48,9 @@ export const goBuildStage: Stage = {
     // the post step removes the action's own directory, and what is left in a user's context
     core.saveState(ACTION_DIR_STATE, ctx.plan.actionDir)
     for (const image of ctx.plan.images.filter(i => i.runnerBuild)) {
-      const out = await runnerBuild(
-        image,
-        ctx.goDir,
-        ctx.github.workspace,
-        ctx.plan.sourceDateEpoch
-      )
+      // in the image's own module
+      const goDir = resolve(ctx.github.workspace, image.runnerBuild?.goDir ?? '.')
+      const out = await runnerBuild(image, goDir, ctx.github.workspace, ctx.plan.sourceDateEpoch)
       ctx.contextFiles.push(...out.written)
       if (out.written.length > 0) core.saveState(WRITTEN_STATE, JSON.stringify(ctx.contextFiles))
     }

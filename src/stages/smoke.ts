@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
+import { createSmokeNetwork, removeSmokeNetwork, smokeTest } from '../docker/smoke.js'
 import { oneLine } from '../util/text.js'
-import { smokeTest } from '../docker/smoke.js'
+import { platformTag } from '../docker/classic.js'
 import { limit } from '../limit.js'
 import type { Plan } from '../plan/plan.js'
 import type { ImageResult, SmokeResult } from '../results.js'
@@ -23,7 +24,14 @@ export const smokeStage: Stage = {
   name: 'Smoke test',
   applies: plan => smokes(plan) || 'smoke-test: false or no platform to test',
   async run(ctx) {
-    const [readBack, outcomes] = await Promise.all([Promise.all(ctx.reads), smokeAll(ctx.plan)])
+    // a network of the run's own for the servers probed over HTTP, removed whatever happens
+    const network = ctx.plan.images.some(i => i.smoke.enabled && i.smoke.http)
+      ? await createSmokeNetwork(ctx.github.runId)
+      : undefined
+    const [readBack, outcomes] = await Promise.all([
+      Promise.all(ctx.reads),
+      smokeAll(ctx, network)
+    ]).finally(() => network && removeSmokeNetwork(network))
     addBuilt(ctx, readBack)
     const failures = record(ctx, outcomes)
     if (failures.length > 0)
@@ -35,11 +43,24 @@ export const smokeStage: Stage = {
  * One image after another; several platforms at once: a smoke test mostly waits for a container
  * (and QEMU) to start.
  */
-async function smokeAll(plan: Plan): Promise<SmokeResult[][]> {
+async function smokeAll(ctx: StageContext, network?: string): Promise<SmokeResult[][]> {
+  const token = ctx.classicToken
   const all: SmokeResult[][] = []
-  for (const image of plan.images)
-    all.push(await limit(image.smoke.platforms, SMOKE_PARALLEL, p => smokeTest(image, p)))
+  for (const image of ctx.plan.images)
+    all.push(
+      await limit(image.smoke.platforms, SMOKE_PARALLEL, p =>
+        // the classic store holds each platform under a tag of the run's own
+        smokeTest(image, p, network, token ? platformTag(image, p, token) : undefined)
+      )
+    )
   return all
+}
+
+/** What the smoke test waited for, for the error. */
+function expectation(smoke: Plan['images'][number]['smoke']): string {
+  if (!smoke.http) return `the output to contain "${smoke.expect}"`
+  const body = smoke.expect ? ` with "${smoke.expect}" in the body` : ''
+  return `GET :${smoke.http.port}${smoke.http.path} to answer 2xx${body}`
 }
 
 /** Puts each outcome on its platform's result and logs it; returns the failed ones' names. */
@@ -55,7 +76,7 @@ function record(ctx: StageContext, outcomes: SmokeResult[][]): string[] {
         // the image's output is data: one line of it, escaped
         core.info(oneLine(`ok   ${image.name} ${platform}: ${res.output.split('\n')[0]}`))
       } else {
-        const msg = `smoke test of ${image.name} on ${platform} failed: \`${res.command}\` printed:\n${res.output}\nexpected it to contain "${image.smoke.expect}"`
+        const msg = `smoke test of ${image.name} on ${platform} failed: \`${res.command}\` printed:\n${res.output}\nexpected ${expectation(image.smoke)}`
         core.error(msg, { title: `smoke test ${platform}` })
         failures.push(`${image.name} on ${platform}`)
       }

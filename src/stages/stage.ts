@@ -17,12 +17,17 @@ export interface StageContext {
   inputs: Inputs
   github: GitHubContext
   results: Results
-  /** go-working-directory, absolute. */
+  /** The first Go module directory of the run, absolute (plan.goModules has them all). */
   goDir: string
   /** Set by the Engine stage. */
   engine?: EngineInfo
   /** Set by the Builder stage. */
   builder?: BuilderInfo
+  /**
+   * The classic image store: the token of this run's per-platform local tags (platformTag), set
+   * by the Build stage; undefined on the containerd store.
+   */
+  classicToken?: string
   /** Set by the Go cache mounts stage. */
   goMounts?: GoMountsRestore
   /** Registries to log in to and as whom (decided when the Login stage is considered). */

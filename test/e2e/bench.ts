@@ -3,7 +3,15 @@
  * local registries and the example Go programs.
  */
 import { execFileSync } from 'node:child_process'
-import { cpSync, mkdtempSync, readFileSync } from 'node:fs'
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -28,7 +36,12 @@ export function authRegistry(): { host: string; user: string; password: string }
   }
 }
 
-/** Fails loudly when the bench is not up: these tests never skip silently. */
+/**
+ * Fails loudly when the bench is not up: these tests never skip silently. Selects the buildx
+ * under test (GIA_BUILDX=current: today's, through a DOCKER_CONFIG of its own that the action's
+ * runs inherit), and makes the bench's BuildKit image the `buildkit-image` default of every run
+ * (GIA_BUILDKIT_IMAGE, read by the harness), as a runner with a registry mirror would have it.
+ */
 export function requireBench(): void {
   // the global setup (test/setup/bench.ts) could not bring it up, and says why
   const why = process.env['GIA_BENCH_UNAVAILABLE']
@@ -39,6 +52,14 @@ export function requireBench(): void {
   } catch {
     throw new Error('no Docker engine with buildx: run `sudo scripts/bench-up.sh` first')
   }
+  if (existsSync(CURRENT_ENV)) process.env['GIA_BUILDKIT_IMAGE'] = currentTools().buildkitImage
+  if (buildxUnderTest() === 'current' && !process.env['GIA_BUILDX_CONFIG']) {
+    process.env['GIA_BUILDX_CONFIG'] = currentBuildxConfig()
+    process.env['DOCKER_CONFIG'] = process.env['GIA_BUILDX_CONFIG']
+  }
+  const version = docker(['buildx', 'version'])
+  if (buildxUnderTest() === 'current' && !version.includes(currentTools().buildxVersion))
+    throw new Error(`GIA_BUILDX=current, but docker buildx is ${version.trim()}`)
 }
 
 /** A fresh repository path for one test, so runs never see each other's tags. */
@@ -55,7 +76,12 @@ export function exampleWorkspace(name: string): string {
 
 /** Runs docker with an argument array and returns stdout (throws with stderr on failure). */
 export function docker(args: string[]): string {
-  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+  // jest's process.env is the test's own copy: a child gets it only when handed it
+  return execFileSync('docker', args, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: process.env
+  })
 }
 
 /** Packages each runner-build platform compiled: the Go build stage's
@@ -132,4 +158,58 @@ export function runPublished(ref: string, platform: string, args: string[]): str
   const repo = ref.slice(0, ref.lastIndexOf(':'))
   docker(['image', 'rm', '--force', ref, `${repo}:latest`])
   return docker(['run', '--rm', '--pull', 'always', '--platform', platform, ref, ...args])
+}
+
+const CURRENT_ENV = '/var/lib/gia-bench/current.env'
+
+/** Today's buildx and BuildKit on the bench (scripts/bench/current.sh, run by bench-up.sh). */
+export interface CurrentTools {
+  /** The buildx CLI plugin binary. */
+  buildx: string
+  buildxVersion: string
+  /** The local BuildKit image, e.g. 127.0.0.1:5000/mirror/buildkit:v0.34.2. */
+  buildkitImage: string
+  buildkitVersion: string
+}
+
+/** The current buildx and BuildKit of the bench; fails loudly when current.sh has not run. */
+export function currentTools(): CurrentTools {
+  const file = CURRENT_ENV
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch {
+    throw new Error(
+      `no ${file}: run \`sudo scripts/bench-up.sh\` (it runs scripts/bench/current.sh)`
+    )
+  }
+  const get = (k: string): string => {
+    const v = new RegExp(`^${k}=(.*)$`, 'm').exec(text)?.[1]
+    if (!v) throw new Error(`${file} has no ${k}`)
+    return v
+  }
+  return {
+    buildx: get('GIA_BUILDX_CURRENT'),
+    buildxVersion: get('GIA_BUILDX_CURRENT_VERSION'),
+    buildkitImage: get('GIA_BUILDKIT_IMAGE'),
+    buildkitVersion: get('GIA_BUILDKIT_VERSION')
+  }
+}
+
+/**
+ * A DOCKER_CONFIG of its own whose cli-plugins/ holds the current buildx: the Docker CLI looks
+ * there before its system directories (where bench-up.sh links Debian's 0.13). Builders created
+ * under it are listed there too, apart from the bench's.
+ */
+export function currentBuildxConfig(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gia-docker-config-'))
+  mkdirSync(join(dir, 'cli-plugins'))
+  symlinkSync(currentTools().buildx, join(dir, 'cli-plugins', 'docker-buildx'))
+  writeFileSync(join(dir, 'config.json'), '{}\n')
+  return dir
+}
+
+/** Which buildx the e2e runs use: GIA_BUILDX=current selects today's, anything else Debian's. */
+export function buildxUnderTest(): 'current' | 'debian' {
+  return process.env['GIA_BUILDX'] === 'current' ? 'current' : 'debian'
 }

@@ -22,6 +22,7 @@ import { startCacheServer, type CacheServer, type CacheStats } from '../cache-se
 import { release, type EventFixture } from '../fixtures/events.js'
 import { ROOT, runAction, type ActionRun } from '../harness/runner.js'
 import {
+  buildxUnderTest,
   compiledPackageCounts,
   docker,
   REGISTRY,
@@ -33,7 +34,13 @@ import {
 
 const MINUTES = 60_000
 const PLATFORMS = 'linux/amd64,linux/arm64'
-/** The one warning this bench must give: buildx 0.13 / BuildKit 0.13 speak only v1. */
+/**
+ * The gha protocol BuildKit speaks here: v1 with Debian's buildx 0.13 (the engine's BuildKit
+ * 0.13); v2 with GIA_BUILDX=current (buildx 0.3x, and a docker-container builder of the bench's
+ * BuildKit 0.3x, which the action creates because the engine's BuildKit speaks only v1).
+ */
+const GHA = buildxUnderTest() === 'current' ? 'v2' : 'v1'
+/** The one warning the Debian buildx must give: buildx 0.13 / BuildKit 0.13 speak only v1. */
 const OLD_BUILDX =
   /^build cache: the cache service is v2, but buildx \S+ \/ BuildKit .* speak only v1/
 const GO_KEY = /^go-image-action-go-linux-[a-z0-9]+-go\d[^-]*-[0-9a-f]{32}-[0-9a-f]{8}$/
@@ -223,7 +230,14 @@ describe('two runs on an unchanged example, one cache service, no local build ca
     return runAction({
       ...fx,
       workspace,
-      env: { ...fx.env, ...server.env(), ...freshGo(join(base, 'go')) },
+      // RUNNER_TEMP at one path, empty, as on every hosted runner: the Go cache mounts are
+      // restored there, and an Actions cache entry's version depends on the paths it holds
+      env: {
+        ...fx.env,
+        ...server.env(),
+        ...freshGo(join(base, 'go')),
+        RUNNER_TEMP: emptyDir(join(base, 'runner-temp'))
+      },
       inputs: { images: hello(repo), platforms: PLATFORMS, push: 'false', ...extra }
     })
   }
@@ -324,7 +338,7 @@ describe('two runs on an unchanged example, one cache service, no local build ca
   )
 
   it(
-    'run 2 takes every Go build step of both images from the gha cache (v1, the service counts the hits)',
+    `run 2 takes every Go build step of both images from the gha cache (${GHA}, the service counts the hits)`,
     check(() => {
       for (const image of images) {
         const coldSteps = goSteps(buildLog(cold, image))
@@ -350,11 +364,13 @@ describe('two runs on an unchanged example, one cache service, no local build ca
           .filter(l => /^#\d+ \d+\.\d+ /.test(l))
         expect(ran).toEqual([])
       }
-      // BuildKit speaks v1: every blob lookup hit, layers were downloaded from the service
-      expect(warmStats.v1.misses).toBe(0)
-      expect(warmStats.v1.exactHits).toBeGreaterThan(10)
-      expect(warmStats.v1.downloads).toBeGreaterThan(0)
-      expect(coldStats.v1.commits).toBeGreaterThan(10)
+      // BuildKit speaks GHA only: every blob lookup hit, layers were downloaded from the service
+      const other = GHA === 'v1' ? 'v2' : 'v1'
+      expect(warmStats[other].lookups + coldStats[other].reserves).toBe(0)
+      expect(warmStats[GHA].misses).toBe(0)
+      expect(warmStats[GHA].exactHits).toBeGreaterThan(10)
+      expect(warmStats[GHA].downloads).toBeGreaterThan(0)
+      expect(coldStats[GHA].commits).toBeGreaterThan(10)
     })
   )
 
@@ -375,7 +391,9 @@ describe('two runs on an unchanged example, one cache service, no local build ca
         const index = coldStats.keys.filter(k => k.startsWith(`index-${scope}-1-`))
         expect(index).toHaveLength(1)
         expect(index[0]).toMatch(/#1$/)
-        // run 2 loaded this scope's index (the newest by prefix), and it was there
+        // run 2 loaded this scope's index (the newest by prefix), and it was there (v2's Twirp
+        // requests carry the key in their body, not in the logged line)
+        if (GHA === 'v2') continue
         const loads = warmRequests.filter(l =>
           new RegExp(
             `^GET \\S*/_apis/artifactcache/cache\\?keys=index-${scope.replace(/[.]/g, '\\.')}-1-[0-9a-f]+&`
@@ -385,7 +403,7 @@ describe('two runs on an unchanged example, one cache service, no local build ca
         for (const l of loads) expect(l).toMatch(/ -> 200$/)
       }
       // the index loads are the service's prefix hits: one per image, none lost to the other
-      expect(warmStats.v1.prefixHits).toBeGreaterThanOrEqual(2)
+      expect(warmStats[GHA].prefixHits).toBeGreaterThanOrEqual(2)
     })
   )
 

@@ -69,7 +69,11 @@ export async function startDockerd(name: string, containerdStore: boolean): Prom
     ],
     {
       stdio: ['ignore', 'ignore', 'ignore'],
-      env: { ...process.env, PATH: `${dirname(bin)}:${process.env['PATH']}` }
+      // dockerd, and docker-init next to it (a docker-container builder runs with --init)
+      env: {
+        ...process.env,
+        PATH: `${dirname(bin)}:${join(dirname(dirname(bin)), 'bin')}:${process.env['PATH']}`
+      }
     }
   )
   const stop = async (): Promise<void> => {
@@ -79,6 +83,14 @@ export async function startDockerd(name: string, containerdStore: boolean): Prom
       await exited
     }
     execFileSync('ip', ['link', 'del', bridge], { stdio: 'pipe' })
+    // what the daemon left mounted under its roots (its network namespace handle), innermost
+    // first: with containers it had run, they outlive it and rmSync fails on them
+    const mounts = readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .map(l => l.split(' ')[1])
+      .filter(m => m?.startsWith(`${dir}/`))
+      .reverse()
+    for (const m of mounts) execFileSync('umount', ['-l', m], { stdio: 'pipe' })
     rmSync(dir, { recursive: true, force: true })
   }
   const deadline = Date.now() + 60_000

@@ -81,7 +81,11 @@ interface ManifestInput {
   default?: string
 }
 
-/** Inputs declared in action.yml with their defaults, `${{ github.token }}` evaluated. */
+/**
+ * Inputs declared in action.yml with their defaults, `${{ github.token }}` evaluated;
+ * `buildkit-image` defaults to GIA_BUILDKIT_IMAGE when set (the bench's local BuildKit image: no
+ * registry here serves moby/buildkit).
+ */
 export function manifestInputs(githubToken: string): Record<string, string> {
   const manifest = parseYaml(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as {
     inputs: Record<string, ManifestInput>
@@ -91,6 +95,7 @@ export function manifestInputs(githubToken: string): Record<string, string> {
     const def = spec.default ?? ''
     out[name] = def === '${{ github.token }}' ? githubToken : def
   }
+  if (process.env['GIA_BUILDKIT_IMAGE']) out['buildkit-image'] = process.env['GIA_BUILDKIT_IMAGE']
   return out
 }
 

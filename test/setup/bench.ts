@@ -55,6 +55,10 @@ export async function benchProblems(): Promise<string[]> {
     [
       `${STATE}/bench.env (written when bench-up.sh finishes)`,
       Promise.resolve(existsSync(join(STATE, 'bench.env')))
+    ],
+    [
+      `${STATE}/current.env (today's buildx and BuildKit, scripts/bench/current.sh)`,
+      Promise.resolve(existsSync(join(STATE, 'current.env')))
     ]
   ]
   const results = await Promise.all(checks.map(([, p]) => p))

@@ -1,0 +1,3 @@
+module example.com/two-modules/web
+
+go 1.26

@@ -1,0 +1,3 @@
+module example.com/two-modules/ws-server
+
+go 1.26

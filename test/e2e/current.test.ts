@@ -1,0 +1,231 @@
+/**
+ * Today's buildx and BuildKit, the lean core case in `npm test`: a release with buildx 0.3x (the
+ * bench's current.sh build, through a DOCKER_CONFIG of its own) against the local cache service,
+ * which speaks v2 like GitHub's. The engine's BuildKit (Docker 26.1) speaks only v1, so the action
+ * creates a docker-container builder from `buildkit-image` (the bench's local BuildKit 0.3x);
+ * then a second run on a fresh builder (a hosted runner: only the Actions cache carries over)
+ * takes every Go build step from the gha cache over v2. The published index carries the
+ * provenance attestations and the OCI annotations.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startCacheServer, type CacheServer, type CacheStats } from '../cache-server/server.js'
+import { release, SHA } from '../fixtures/events.js'
+import { runAction, type ActionRun } from '../harness/runner.js'
+import {
+  currentBuildxConfig,
+  currentTools,
+  docker,
+  exampleWorkspace,
+  REGISTRY,
+  registryTags,
+  removeImages,
+  requireBench,
+  tagsOf,
+  uniqueRepo
+} from './bench.js'
+
+const MINUTES = 60_000
+
+/** The `docker buildx build` log of a run, from the command line to the end of its group. */
+function buildLog(r: ActionRun): string {
+  const out = r.main.stdout
+  const start = out.search(/^\[command\]\S*docker buildx build /m)
+  if (start < 0) throw new Error('no build in the log')
+  return out.slice(start, out.indexOf('::endgroup::', start))
+}
+
+/** `#N [stage] RUN ... go build` steps of a plain-progress log that ran (neither CACHED nor loaded). */
+function goBuildsRan(log: string): string[] {
+  const named = new Map<string, string>()
+  const reused = new Set<string>()
+  for (const line of log.split('\n')) {
+    const m = /^#(\d+) (\[[^\]]*\] RUN .*\bgo (?:mod download|build)\b.*)$/.exec(line)
+    if (m && !named.has(m[1])) named.set(m[1], m[2])
+    const c = /^#(\d+) (CACHED|sha256:[0-9a-f]{64} \S+ \/ \S+ .*done)$/.exec(line)
+    if (c) reused.add(c[1])
+  }
+  return [...named].filter(([n]) => !reused.has(n)).map(([, name]) => name)
+}
+
+describe('current buildx and BuildKit: a release, then a fresh runner from the v2 gha cache', () => {
+  const base = mkdtempSync(join(tmpdir(), 'gia-e2e-current-'))
+  const repo = uniqueRepo('current')
+  const image = `${REGISTRY}/${repo}/hello-cli`
+  const config = currentBuildxConfig()
+  let server: CacheServer
+  let first: ActionRun
+  let second: ActionRun
+  let firstStats: CacheStats
+  let secondStats: CacheStats
+  const loaded: string[] = []
+
+  async function run(version: string, push: string): Promise<ActionRun> {
+    const fx = release(version)
+    fx.payload.repository.description = 'Says hello, on every platform'
+    fx.payload.repository.license = { spdx_id: 'MIT' }
+    const r = await runAction({
+      ...fx,
+      workspace: exampleWorkspace('hello'),
+      env: { ...fx.env, ...server.env(), DOCKER_CONFIG: config },
+      inputs: {
+        image,
+        dockerfile: 'cmd/hello-cli/Dockerfile',
+        platforms: 'linux/amd64,linux/arm64',
+        'go-gate': 'false',
+        push
+      }
+    })
+    loaded.push(...tagsOf(r))
+    return r
+  }
+
+  beforeAll(async () => {
+    requireBench()
+    server = await startCacheServer({ dir: join(base, 'cache') })
+    first = await run('v2.0.0', 'true')
+    firstStats = server.stats()
+    server.resetStats()
+    // same commit, same build args: the Go steps' cache keys are the same
+    second = await run('v2.0.0', 'false')
+    secondStats = server.stats()
+  }, 15 * MINUTES)
+
+  afterAll(async () => {
+    await server?.stop()
+    removeImages(loaded)
+    rmSync(base, { recursive: true, force: true })
+    rmSync(config, { recursive: true, force: true })
+  })
+
+  it('runs buildx 0.3x on a docker-container builder of the local BuildKit, without a warning', () => {
+    const tools = currentTools()
+    for (const r of [first, second]) {
+      expect(r.main.annotations.filter(a => a.command !== 'notice')).toEqual([])
+      expect(r.main.exitCode).toBe(0)
+      expect(r.post?.exitCode).toBe(0)
+      expect(r.main.stdout).toContain(
+        `, buildx ${tools.buildxVersion.replace(/^v/, '')}, containerd image store`
+      )
+      expect(r.main.stdout).toMatch(
+        new RegExp(
+          `will not do: the cache service speaks v2 and the engine's BuildKit \\S+ only v1; creating a docker-container builder \\S+ from ${tools.buildkitImage.replace(/[.]/g, '\\.')}$`,
+          'm'
+        )
+      )
+      expect(r.main.stdout).toContain(`: BuildKit ${tools.buildkitVersion.replace(/^v/, '')}`)
+    }
+  })
+
+  it('exports the build cache over v2 and the fresh builder of run 2 hits it: no Go step runs', () => {
+    expect(firstStats.v1.lookups + firstStats.v1.reserves).toBe(0)
+    expect(firstStats.v2.commits).toBeGreaterThan(5)
+    expect(buildLog(first)).toMatch(/^#\d+ exporting to GitHub Actions Cache$/m)
+    expect(goBuildsRan(buildLog(first)).length).toBeGreaterThanOrEqual(3)
+    // run 2: the same steps, found in the service (v2), none executed
+    expect(secondStats.v1.lookups).toBe(0)
+    expect(secondStats.v2.exactHits + secondStats.v2.prefixHits).toBeGreaterThan(5)
+    expect(secondStats.v2.downloads).toBeGreaterThan(0)
+    expect(buildLog(second)).toMatch(/^#\d+ importing cache manifest from gha:/m)
+    expect(goBuildsRan(buildLog(second))).toEqual([])
+  })
+
+  it('publishes the index with the OCI annotations and a provenance attestation per platform', async () => {
+    expect(await registryTags(REGISTRY, `${repo}/hello-cli`)).toEqual(['2.0.0', 'latest'])
+    const index = JSON.parse(
+      docker(['buildx', 'imagetools', 'inspect', '--raw', `${image}:2.0.0`])
+    ) as {
+      manifests: {
+        digest: string
+        platform: { os: string; architecture: string }
+        annotations?: Record<string, string>
+      }[]
+      annotations: Record<string, string>
+    }
+    expect(index.annotations).toMatchObject({
+      'org.opencontainers.image.description': 'Says hello, on every platform',
+      'org.opencontainers.image.licenses': 'MIT',
+      'org.opencontainers.image.source': 'https://github.com/octo-org/octo-repo',
+      'org.opencontainers.image.version': '2.0.0',
+      'org.opencontainers.image.revision': SHA,
+      'org.opencontainers.image.created': '2019-05-15T15:20:53Z'
+    })
+    const images = index.manifests.filter(m => m.platform.os !== 'unknown')
+    const attestations = index.manifests.filter(
+      m => m.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest'
+    )
+    expect(images.map(m => `${m.platform.os}/${m.platform.architecture}`)).toEqual([
+      'linux/amd64',
+      'linux/arm64'
+    ])
+    expect(attestations.map(a => a.annotations?.['vnd.docker.reference.digest']).sort()).toEqual(
+      images.map(m => m.digest).sort()
+    )
+    const provenance = JSON.parse(
+      docker([
+        'buildx',
+        'imagetools',
+        'inspect',
+        `${image}:2.0.0`,
+        '--format',
+        '{{json .Provenance}}'
+      ])
+    ) as Record<string, { SLSA?: { buildType?: string; buildDefinition?: { buildType?: string } } }>
+    expect(Object.keys(provenance).sort()).toEqual(['linux/amd64', 'linux/arm64'])
+    // SLSA v1 from BuildKit 0.34 (v0.2 from older ones: buildType at the top)
+    const slsa = provenance['linux/arm64'].SLSA
+    expect(slsa?.buildDefinition?.buildType ?? slsa?.buildType).toMatch(/buildkit/)
+    // the results and smoke tests are per platform: no unknown/unknown entry
+    const meta = JSON.parse(first.main.outputs.metadata).images[0]
+    expect(meta.platformResults.map((p: { platform: string }) => p.platform)).toEqual([
+      'linux/amd64',
+      'linux/arm64'
+    ])
+    expect(JSON.parse(first.main.outputs.digests)[image]).toBe(
+      JSON.parse(
+        docker([
+          'buildx',
+          'imagetools',
+          'inspect',
+          `${image}:latest`,
+          '--format',
+          '{{json .Manifest}}'
+        ])
+      ).digest
+    )
+  })
+})
+
+it(
+  'sbom: true without a scanner image the registry serves fails in the Builder stage, naming it; nothing is built',
+  async () => {
+    requireBench()
+    const fx = release('v1.0.0')
+    const repo = uniqueRepo('sbom')
+    const r = await runAction({
+      ...fx,
+      workspace: exampleWorkspace('hello'),
+      inputs: {
+        image: `${REGISTRY}/${repo}/hello-cli`,
+        dockerfile: 'cmd/hello-cli/Dockerfile',
+        platforms: 'linux/amd64',
+        'go-gate': 'false',
+        cache: 'false',
+        sbom: 'true'
+      }
+    })
+    expect(r.main.exitCode).toBe(1)
+    expect(r.main.annotations.filter(a => a.command === 'error').map(a => a.message)).toEqual([
+      expect.stringMatching(
+        /^sbom: true needs the scanner image docker\/buildkit-syft-scanner:1\.12\.0, which cannot be pulled here \(.+\); mirror it and set 'sbom-scanner', or set 'sbom: false'$/
+      )
+    ])
+    const stages = JSON.parse(r.main.outputs.metadata).stages as { stage: string; status: string }[]
+    expect(stages.find(s => s.stage === 'Builder')?.status).toBe('failed')
+    expect(stages.find(s => s.stage === 'Build')).toBeUndefined()
+    expect(r.log).not.toMatch(/docker buildx build/)
+  },
+  5 * MINUTES
+)
