@@ -58,8 +58,8 @@ export function renderPlanText(plan: Plan): string {
                     m => `${m.target} (line ${m.line}): carried in the Actions cache`
                   ),
                   ...img.goCacheMounts.skipped.map(s => `${s}: not carried`)
-                ].join('\n')
-              ] as [string, string]
+                ]
+              ] as Row
             ]
           : []),
         [
