@@ -130,7 +130,9 @@ describe('dry run of the bundle, as the runner runs it', () => {
     expect(meta.images[1].platforms).toEqual(['linux/amd64', 'linux/arm64', 'linux/arm/v7'])
     // the plan is in the log and in the job summary
     expect(run.main.stdout).toContain('::group::Plan')
-    expect(run.main.stdout).toContain(`version  ${version}`)
+    expect(run.main.stdout).toMatch(
+      new RegExp(`^version +${version.replace(/\./g, '\\.')}( |$)`, 'm')
+    )
     expect(run.main.summary).toContain(`| **version** | \`${version}\``)
     expect(run.post?.exitCode).toBe(0)
   })

@@ -193,7 +193,7 @@ it(
     )
     expect(smoke).toContain(`docker run --rm --name gia-smoke-`)
     expect(smoke).toContain('0.0.0-wrong')
-    expect(smoke).toContain('expected it to contain "1.0.0"')
+    expect(smoke).toContain('expected the output to contain "1.0.0"')
     expect(errs.some(e => e.includes('linux/arm64'))).toBe(true)
     expect(errs[errs.length - 1]).toMatch(/smoke test failed for .*; nothing was pushed/)
     expect(r.main.outputs.push).toBe('false')
