@@ -35,6 +35,17 @@ describe('a two-module repository, v-prefixed floating tags, two registries', ()
   const auth = authRegistry()
   const web = [`${REGISTRY}/${repo}/web`, `${auth.host}/${repo}/web`]
   const ws = `${REGISTRY}/${repo}/ws-server`
+  /** The web image as both releases give it: its names, module, binary, assets and probe. */
+  const webItem = [
+    `- names: [${web.join(', ')}]`,
+    '  go-working-directory: web',
+    '  main: .',
+    '  binary: web',
+    `  base-image: ${REGISTRY}/mirror/static:nonroot`,
+    '  files: ["static:/srv/static", "templates:/srv/templates"]',
+    '  smoke-http: 8080/healthz'
+  ]
+  const TAGS = '{{tag}}\nv{{major}}.{{minor}}\nv{{major}}'
   let r: ActionRun
 
   beforeAll(async () => {
@@ -43,14 +54,8 @@ describe('a two-module repository, v-prefixed floating tags, two registries', ()
       workspace: exampleWorkspace('two-modules'),
       inputs: {
         images: [
-          `- names: [${web.join(', ')}]`,
-          '  go-working-directory: web',
-          '  main: .',
-          '  binary: web',
-          `  base-image: ${REGISTRY}/mirror/static:nonroot`,
-          '  files: ["static:/srv/static", "templates:/srv/templates"]',
+          ...webItem,
           '  expose: 8080',
-          '  smoke-http: 8080/healthz',
           // rendered from the template the image got with files:
           '  smoke-expect: web 2.3.0 is healthy',
           `- name: ${ws}`,
@@ -65,7 +70,7 @@ describe('a two-module repository, v-prefixed floating tags, two registries', ()
           '  smoke-args: []',
           '  smoke-expect: ws-server 2.3.0 listening on :9100'
         ].join('\n'),
-        tags: '{{tag}}\nv{{major}}.{{minor}}\nv{{major}}',
+        tags: TAGS,
         platforms: 'linux/amd64,linux/arm64',
         // ws-server is not gofmt-clean: vet and test only
         'go-gate': 'vet,test',
@@ -177,16 +182,8 @@ describe('a two-module repository, v-prefixed floating tags, two registries', ()
         ...release('v2.2.9'),
         workspace: exampleWorkspace('two-modules'),
         inputs: {
-          images: [
-            `- names: [${web.join(', ')}]`,
-            '  go-working-directory: web',
-            '  main: .',
-            '  binary: web',
-            `  base-image: ${REGISTRY}/mirror/static:nonroot`,
-            '  files: ["static:/srv/static", "templates:/srv/templates"]',
-            '  smoke-http: 8080/healthz'
-          ].join('\n'),
-          tags: '{{tag}}\nv{{major}}.{{minor}}\nv{{major}}',
+          images: webItem.join('\n'),
+          tags: TAGS,
           platforms: 'linux/amd64',
           'go-gate': 'false',
           'registry-username': auth.user,
