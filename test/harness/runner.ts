@@ -109,40 +109,19 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
   writeFileSync(eventPath, JSON.stringify(opts.payload))
 
   const githubToken = opts.githubToken ?? `ghs_harness${randomUUID().replace(/-/g, '')}`
-  const inputs = { ...manifestInputs(githubToken), ...(opts.inputs ?? {}) }
-  const base: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v === undefined || /^(INPUT_|GITHUB_|RUNNER_|ACTIONS_|STATE_)/.test(k)) continue
-    if (k === 'NODE_OPTIONS' || k.startsWith('JEST_') || k === 'NODE_ICU_DATA') continue
-    base[k] = v
-  }
-  for (const [name, value] of Object.entries(inputs)) {
-    base[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
-  }
-  const repo = 'octo-org/octo-repo'
-  Object.assign(base, {
-    GITHUB_ACTIONS: 'true',
-    CI: 'true',
-    GITHUB_EVENT_NAME: opts.eventName,
-    GITHUB_EVENT_PATH: eventPath,
-    GITHUB_WORKSPACE: workspace,
-    GITHUB_REPOSITORY: repo,
-    GITHUB_REPOSITORY_OWNER: repo.split('/')[0],
-    GITHUB_SERVER_URL: 'https://github.com',
-    GITHUB_API_URL: 'https://api.github.com',
-    GITHUB_RUN_ID: '1',
-    GITHUB_RUN_NUMBER: '1',
-    GITHUB_RUN_ATTEMPT: '1',
-    GITHUB_ACTOR: 'octocat',
-    GITHUB_JOB: 'build',
-    GITHUB_ACTION: 'go-image-action',
-    GITHUB_ACTION_PATH: ROOT,
-    RUNNER_OS: 'Linux',
-    RUNNER_ARCH: process.arch === 'arm64' ? 'ARM64' : 'X64',
-    RUNNER_TEMP: runnerTemp,
-    RUNNER_TOOL_CACHE: mkdirp(join(temp, 'toolcache')),
-    ...(opts.env ?? {})
+  const base = runnerEnv({
+    eventName: opts.eventName,
+    eventPath,
+    workspace,
+    runnerTemp,
+    toolCache: mkdirp(join(temp, 'toolcache')),
+    env: opts.env
   })
+  const inputs = { ...manifestInputs(githubToken), ...(opts.inputs ?? {}) }
+  for (const [name, value] of Object.entries(inputs)) base[inputEnvName(name)] = value
+  base['GITHUB_ACTION'] = 'go-image-action'
+  base['GITHUB_ACTION_PATH'] = ROOT
+  Object.assign(base, opts.env ?? {}) // the caller's env wins, as before inputs were added
 
   const log: string[] = []
   const main = await runStep('main', base, temp, workspace, opts, log)
@@ -155,15 +134,62 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
   return { main, post, failed: main.exitCode !== 0, log: log.join('') }
 }
 
-async function runStep(
-  which: 'main' | 'post',
-  env: Record<string, string>,
-  temp: string,
-  workspace: string,
-  opts: RunActionOptions,
-  log: string[]
-): Promise<StepResult> {
-  const dir = mkdirp(join(temp, `_runner_file_commands_${which}`))
+/** The environment variable the runner gives an input: `INPUT_<NAME>`, spaces as `_`. */
+export function inputEnvName(name: string): string {
+  return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`
+}
+
+/** Where a job runs: its event, workspace and runner directories, and extra env. */
+export interface RunnerEnvOptions {
+  eventName: string
+  eventPath: string
+  workspace: string
+  runnerTemp: string
+  toolCache: string
+  /** Added last: GITHUB_REF, GITHUB_SHA, ACTIONS_* for the cache, ... */
+  env?: Record<string, string>
+}
+
+/**
+ * The environment the runner gives every step of a job: this process's env without any runner
+ * variable of its own (INPUT_*, GITHUB_*, RUNNER_*, ACTIONS_*, STATE_*, Jest's), then the
+ * GITHUB_* and RUNNER_* of a job of octo-org/octo-repo, then `env`.
+ */
+export function runnerEnv(o: RunnerEnvOptions): Record<string, string> {
+  const base: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined || /^(INPUT_|GITHUB_|RUNNER_|ACTIONS_|STATE_)/.test(k)) continue
+    if (k === 'NODE_OPTIONS' || k.startsWith('JEST_') || k === 'NODE_ICU_DATA') continue
+    base[k] = v
+  }
+  const repo = 'octo-org/octo-repo'
+  Object.assign(base, {
+    GITHUB_ACTIONS: 'true',
+    CI: 'true',
+    GITHUB_EVENT_NAME: o.eventName,
+    GITHUB_EVENT_PATH: o.eventPath,
+    GITHUB_WORKSPACE: o.workspace,
+    GITHUB_REPOSITORY: repo,
+    GITHUB_REPOSITORY_OWNER: repo.split('/')[0],
+    GITHUB_SERVER_URL: 'https://github.com',
+    GITHUB_API_URL: 'https://api.github.com',
+    GITHUB_RUN_ID: '1',
+    GITHUB_RUN_NUMBER: '1',
+    GITHUB_RUN_ATTEMPT: '1',
+    GITHUB_ACTOR: 'octocat',
+    GITHUB_JOB: 'build',
+    RUNNER_OS: 'Linux',
+    RUNNER_ARCH: process.arch === 'arm64' ? 'ARM64' : 'X64',
+    RUNNER_TEMP: o.runnerTemp,
+    RUNNER_TOOL_CACHE: o.toolCache,
+    ...(o.env ?? {})
+  })
+  return base
+}
+
+/** Fresh, empty file-command files (GITHUB_OUTPUT, GITHUB_ENV, ...) in `dir`. */
+export function fileCommandFiles(dir: string): Record<FileCommand, string> {
+  mkdirp(dir)
   const files = {
     GITHUB_OUTPUT: join(dir, `set_output_${randomUUID()}`),
     GITHUB_ENV: join(dir, `set_env_${randomUUID()}`),
@@ -172,15 +198,19 @@ async function runStep(
     GITHUB_STEP_SUMMARY: join(dir, `step_summary_${randomUUID()}`)
   }
   for (const f of Object.values(files)) writeFileSync(f, '')
-  const entry = join(ROOT, 'dist', which, 'index.js')
-  const { exitCode, stdout, stderr } = await spawnNode(
-    entry,
-    { ...env, ...files },
-    workspace,
-    opts,
-    log,
-    which === 'main' ? opts.killMain : undefined
-  )
+  return files
+}
+
+export type FileCommand =
+  'GITHUB_OUTPUT' | 'GITHUB_ENV' | 'GITHUB_PATH' | 'GITHUB_STATE' | 'GITHUB_STEP_SUMMARY'
+
+/** What a step left in its file-command files and on stdout. */
+export function stepResult(
+  files: Record<FileCommand, string>,
+  exitCode: number,
+  stdout: string,
+  stderr: string
+): StepResult {
   return {
     exitCode,
     stdout,
@@ -199,7 +229,29 @@ async function runStep(
   }
 }
 
-function spawnNode(
+async function runStep(
+  which: 'main' | 'post',
+  env: Record<string, string>,
+  temp: string,
+  workspace: string,
+  opts: RunActionOptions,
+  log: string[]
+): Promise<StepResult> {
+  const files = fileCommandFiles(join(temp, `_runner_file_commands_${which}`))
+  const entry = join(ROOT, 'dist', which, 'index.js')
+  const { exitCode, stdout, stderr } = await spawnNode(
+    entry,
+    { ...env, ...files },
+    workspace,
+    opts,
+    log,
+    which === 'main' ? opts.killMain : undefined
+  )
+  return stepResult(files, exitCode, stdout, stderr)
+}
+
+/** Spawns `node24 entry` as the runner spawns a JavaScript action's step. */
+export function spawnNode(
   entry: string,
   env: Record<string, string>,
   cwd: string,
