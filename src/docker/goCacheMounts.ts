@@ -72,7 +72,7 @@ export async function goMountsKeys(
  */
 export async function restoreGoCacheMounts(
   images: PlannedImage[],
-  opts: { builder: string; workspace: string; runnerPlatform: string }
+  opts: { builder: string; workspace: string; runnerPlatform: string; timeoutSeconds: number }
 ): Promise<GoMountsRestore> {
   const dir = join(process.env['RUNNER_TEMP'] || tmpdir(), 'go-image-action', 'go-cache-mounts')
   const why =
@@ -109,6 +109,7 @@ export async function restoreGoCacheMounts(
     if (mounts.length === 0) continue
     await throwaway(image, seedDockerfile({ ...plan, mounts }), ['--output', 'type=cacheonly'], {
       builder: opts.builder,
+      timeoutSeconds: opts.timeoutSeconds,
       context: dir,
       what: `filled ${mounts.map(m => m.target).join(', ')}`
     }).catch((e: Error) =>
@@ -125,7 +126,8 @@ export async function restoreGoCacheMounts(
 export async function extractGoCacheMounts(
   images: PlannedImage[],
   restored: GoMountsRestore,
-  builder: string
+  builder: string,
+  timeoutSeconds: number
 ): Promise<void> {
   const out = `${restored.dir}.new`
   await rm(out, { recursive: true, force: true })
@@ -141,7 +143,12 @@ export async function extractGoCacheMounts(
           '--output',
           `type=local,dest=${out}`
         ],
-        { builder, context: empty, what: `copied out ${plan.mounts.map(m => m.target).join(', ')}` }
+        {
+          builder,
+          timeoutSeconds,
+          context: empty,
+          what: `copied out ${plan.mounts.map(m => m.target).join(', ')}`
+        }
       )
     }
   } finally {
@@ -158,7 +165,7 @@ async function throwaway(
   image: PlannedImage,
   dockerfile: string,
   output: string[],
-  opts: { builder: string; context: string; what: string }
+  opts: { builder: string; timeoutSeconds: number; context: string; what: string }
 ): Promise<void> {
   const started = Date.now()
   const tmp = await mkdtemp(join(tmpdir(), 'gia-dance-'))
@@ -168,7 +175,11 @@ async function throwaway(
     const args = ['buildx', 'build', '--builder', opts.builder, '--file', file]
     for (const a of image.buildArgs) args.push('--build-arg', `${a.key}=${a.value}`)
     args.push('--provenance=false', ...output, opts.context)
-    await run('docker', args, { silent: true })
+    await run('docker', args, {
+      silent: true,
+      timeoutSeconds: opts.timeoutSeconds,
+      timeoutRaise: 'the build-timeout input'
+    })
     core.info(
       `Go cache mounts: ${opts.what} (for ${image.name}) in ${((Date.now() - started) / 1000).toFixed(1)} s`
     )

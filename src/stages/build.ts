@@ -31,7 +31,8 @@ export const buildStage: Stage = {
       sourceDateEpoch: ctx.plan.sourceDateEpoch,
       attestations: ctx.plan.attestations,
       // a platform job's manifests go into the merge's OCI index, which carries annotations
-      ociMediaTypes: ctx.plan.mode === 'platform'
+      ociMediaTypes: ctx.plan.mode === 'platform',
+      timeoutSeconds: ctx.plan.buildTimeoutSeconds
     }
     const classic = engine.containerdStore ? undefined : runToken()
     ctx.classicToken = classic

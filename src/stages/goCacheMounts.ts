@@ -19,7 +19,8 @@ export const goCacheMountsStage: Stage = {
     const restored = await restoreGoCacheMounts(mountImages(ctx.plan), {
       builder: needs(ctx.builder, 'Builder').name,
       workspace: ctx.github.workspace,
-      runnerPlatform: ctx.plan.runnerPlatform
+      runnerPlatform: ctx.plan.runnerPlatform,
+      timeoutSeconds: ctx.plan.buildTimeoutSeconds
     })
     ctx.goMounts = restored
     if (restored.unavailable) return { status: 'unavailable', note: restored.unavailable }
@@ -39,6 +40,7 @@ export const goCacheMountsOutStage: Stage = {
     extractGoCacheMounts(
       mountImages(ctx.plan),
       needs(ctx.goMounts, 'Go cache mounts'),
-      needs(ctx.builder, 'Builder').name
+      needs(ctx.builder, 'Builder').name,
+      ctx.plan.buildTimeoutSeconds
     )
 }

@@ -285,18 +285,44 @@ export function parseFileCommand(text: string, name: string): Record<string, str
   return out
 }
 
-/** Workflow commands (`::name k=v,k=v::message`) in stdout, escapes decoded. */
+/**
+ * The workflow commands the runner acts on in stdout, escapes decoded, read as the runner reads
+ * them (runner-protocol.md §5): `\r\n`, `\n` and `\r` end a line, leading whitespace is
+ * dropped, the legacy `##[name k=v;]message` form counts, and between `::stop-commands::TOKEN`
+ * and a line `::TOKEN::` no line is a command (the stop and resume lines are not listed).
+ */
 export function parseCommands(stdout: string): WorkflowCommand[] {
   const out: WorkflowCommand[] = []
-  for (const line of stdout.split('\n')) {
-    const m = /^::([a-z-]+)(?: ([^:]*))?::(.*)$/.exec(line.replace(/\r$/, ''))
-    if (!m) continue
-    const properties: Record<string, string> = {}
-    for (const pair of (m[2] ?? '').split(',').filter(Boolean)) {
-      const eq = pair.indexOf('=')
-      properties[pair.slice(0, eq)] = unescape(pair.slice(eq + 1), true)
+  let stopToken: string | undefined
+  for (const raw of stdout.split(/\r\n|\r|\n/)) {
+    const line = raw.trim()
+    if (stopToken !== undefined) {
+      if (line === `::${stopToken}::`) stopToken = undefined
+      continue
     }
-    out.push({ command: m[1], properties, message: unescape(m[3], false) })
+    const m = /^::([A-Za-z-]+)(?: ([^:]*))?::(.*)$/.exec(line)
+    if (m) {
+      if (m[1] === 'stop-commands') {
+        stopToken = m[3]
+        continue
+      }
+      const properties: Record<string, string> = {}
+      for (const pair of (m[2] ?? '').split(',').filter(Boolean)) {
+        const eq = pair.indexOf('=')
+        properties[pair.slice(0, eq)] = unescape(pair.slice(eq + 1), true)
+      }
+      out.push({ command: m[1], properties, message: unescape(m[3], false) })
+      continue
+    }
+    const legacy = /^##\[([A-Za-z-]+)(?: ([^\]]*))?\](.*)$/.exec(line)
+    if (legacy) {
+      const properties: Record<string, string> = {}
+      for (const pair of (legacy[2] ?? '').split(';').filter(Boolean)) {
+        const eq = pair.indexOf('=')
+        properties[pair.slice(0, eq)] = pair.slice(eq + 1)
+      }
+      out.push({ command: legacy[1], properties, message: legacy[3] })
+    }
   }
   return out
 }
