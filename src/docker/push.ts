@@ -134,14 +134,16 @@ export async function tagIndex(
 }
 
 /**
- * Builds an OCI index of platform manifests already in the repository (with index annotations,
+ * Builds an OCI index of manifests already in the repository (platform manifests and their
+ * attestation manifests, with their annotations; with index annotations,
  * e.g. the OCI labels), pushes it by digest and checks it: for the merge mode, where each
  * platform was pushed by digest in a job of its own.
  */
 export async function createIndex(
   client: RegistryClient,
   repo: string,
-  manifests: Required<Pick<Descriptor, 'mediaType' | 'digest' | 'size' | 'platform'>>[],
+  manifests: (Required<Pick<Descriptor, 'mediaType' | 'digest' | 'size' | 'platform'>> &
+    Pick<Descriptor, 'annotations'>)[],
   annotations: Record<string, string> = {}
 ): Promise<ManifestBytes> {
   const mediaType = 'application/vnd.oci.image.index.v1+json'

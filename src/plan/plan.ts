@@ -222,11 +222,8 @@ export const ANNOTATION_KEYS = [
  * private one or when the payload does not say.
  */
 export function attestationPlan(inputs: Inputs, ctx: GitHubContext): AttestationPlan {
-  if (inputs.mode !== 'all')
-    return {
-      provenance: 'false',
-      provenanceReason: `mode: ${inputs.mode} (a platform job's image is one manifest that the merge puts in its index; attestations are not carried over)`
-    }
+  // the same in every mode: a platform job pushes its platform's attestation manifest with the
+  // image, and the merge puts both in the index, as one multi-platform build does
   const sbomScanner = inputs.sbom ? inputs.sbomScanner : undefined
   if (inputs.provenance !== 'auto')
     return {
