@@ -8,6 +8,7 @@ import * as core from '@actions/core'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { BuiltImage } from '../docker/build.js'
+import { readLayout } from '../docker/image.js'
 import { verifyArchitecture } from '../docker/verify.js'
 import type { AttestationPlan, PlannedImage } from '../plan/plan.js'
 import type { RegistryClient } from '../registry/client.js'
@@ -79,11 +80,13 @@ export async function writeRunnerImage(
   )
   const read = (async (): Promise<BuiltImage> => {
     try {
-      const architecture = await verifyArchitecture(layout, written.manifests)
+      // read back as a BuildKit image is: sizes, and what each platform is attested with
+      const { manifests } = await readLayout(layout)
+      const architecture = await verifyArchitecture(layout, manifests)
       return {
         image,
         digest: written.digest,
-        manifests: written.manifests,
+        manifests,
         layout: o.keep ? layout : undefined,
         architecture,
         sources: written.sources
