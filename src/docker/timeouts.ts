@@ -17,6 +17,8 @@ export const DOCKER_CONTROL_TIMEOUT_S = 120
 export const DOCKER_SETUP_TIMEOUT_S = 600
 /** `docker save` of one image (every platform's layers). */
 export const DOCKER_SAVE_TIMEOUT_S = 900
+/** `docker load` of an image the action wrote (every platform's layers). */
+export const DOCKER_LOAD_TIMEOUT_S = 900
 
 /**
  * A fixed bound, capped by GIA_DOCKER_TIMEOUT_S when set: a test hook (the e2e daemon-stall test
