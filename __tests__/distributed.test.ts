@@ -4,7 +4,14 @@ import { digestArtifactName, runnerFor } from '../src/plan/distributed.js'
 import { buildPlan, type Plan } from '../src/plan/plan.js'
 import { emptyResults } from '../src/results.js'
 import { STAGES } from '../src/stages/pipeline.js'
-import { missingDigests, disagreements, type DigestRecord } from '../src/distributed/digests.js'
+import {
+  attestationOf,
+  disagreements,
+  mergedEntries,
+  missingDigests,
+  type DigestRecord,
+  type HandedOnImage
+} from '../src/distributed/digests.js'
 import { contextOf } from '../test/fixtures/context.js'
 import { branchPush, release, schedule, type EventFixture } from '../test/fixtures/events.js'
 import { inputsFor } from '../test/fixtures/inputs.js'
@@ -118,6 +125,18 @@ describe('mode: platform', () => {
     expect(amd.images.map(i => i.name)).toEqual(['ghcr.io/acme/cli'])
   })
 
+  it('plans provenance as a single job does: min for a public repository, else the input', () => {
+    const pub = plan({ image: 'ghcr.io/acme/app', mode: 'platform', platform: 'linux/arm64' })
+    expect(pub.attestations).toMatchObject({
+      provenance: 'min',
+      provenanceReason: 'provenance: auto (public repository)'
+    })
+    const max = plan({ image: 'a/b', mode: 'platform', platform: 'linux/arm64', provenance: 'max' })
+    expect(max.attestations.provenance).toBe('max')
+    const off = plan({ image: 'a/b', mode: 'merge', provenance: 'false' })
+    expect(off.attestations.provenance).toBe('false')
+  })
+
   it('takes the one entry of platforms as the job platform when platform is empty', () => {
     const p = plan({ image: 'ghcr.io/acme/app', mode: 'platform', platforms: 'linux/arm64' })
     expect(p.distributed.platform).toBe('linux/arm64')
@@ -221,5 +240,107 @@ describe('mode: merge', () => {
       `the linux/arm64 job built date 2026-01-01T00:00:00Z, this merge plans ${merge.metadata.date}`,
       "the linux/arm64 job labelled ghcr.io/acme/cli differently from this merge's plan"
     ])
+  })
+})
+
+describe('attestation manifests from the platform jobs into the merged index', () => {
+  const d = (c: string): string => `sha256:${c.repeat(64)}`
+  const MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
+  const ref = (digest: string) => ({
+    'vnd.docker.reference.digest': digest,
+    'vnd.docker.reference.type': 'attestation-manifest'
+  })
+  // what buildx writes for one platform with provenance on
+  const platformIndex = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: [
+      {
+        mediaType: MANIFEST,
+        digest: d('a'),
+        size: 480,
+        platform: { os: 'linux', architecture: 'arm64' }
+      },
+      {
+        mediaType: MANIFEST,
+        digest: d('b'),
+        size: 566,
+        platform: { os: 'unknown', architecture: 'unknown' },
+        annotations: ref(d('a'))
+      }
+    ]
+  })
+
+  it("finds a platform manifest's attestation in its job's index, and none for another digest", () => {
+    expect(attestationOf(platformIndex, d('a'))).toEqual({
+      mediaType: MANIFEST,
+      digest: d('b'),
+      size: 566,
+      annotations: ref(d('a'))
+    })
+    expect(attestationOf(platformIndex, d('b'))).toBeUndefined()
+    expect(attestationOf(platformIndex, d('c'))).toBeUndefined()
+  })
+
+  const part = (platform: string, digest: string, attestation?: string): HandedOnImage => ({
+    name: 'ghcr.io/acme/cli',
+    platform,
+    digest,
+    mediaType: MANIFEST,
+    manifestSize: 480,
+    labels: {},
+    ...(attestation
+      ? {
+          attestation: {
+            mediaType: MANIFEST,
+            digest: attestation,
+            size: 566,
+            annotations: ref(digest)
+          }
+        }
+      : {})
+  })
+
+  it("lists the platform manifests, then each one's attestation (unknown/unknown), as buildx does", () => {
+    expect(
+      mergedEntries([part('linux/amd64', d('1'), d('3')), part('linux/arm/v7', d('2'), d('4'))])
+    ).toEqual([
+      {
+        mediaType: MANIFEST,
+        digest: d('1'),
+        size: 480,
+        platform: { os: 'linux', architecture: 'amd64' }
+      },
+      {
+        mediaType: MANIFEST,
+        digest: d('2'),
+        size: 480,
+        platform: { os: 'linux', architecture: 'arm', variant: 'v7' }
+      },
+      {
+        mediaType: MANIFEST,
+        digest: d('3'),
+        size: 566,
+        platform: { os: 'unknown', architecture: 'unknown' },
+        annotations: ref(d('1'))
+      },
+      {
+        mediaType: MANIFEST,
+        digest: d('4'),
+        size: 566,
+        platform: { os: 'unknown', architecture: 'unknown' },
+        annotations: ref(d('2'))
+      }
+    ])
+    // provenance off in a platform job: its manifest alone
+    expect(mergedEntries([part('linux/amd64', d('1'))]).map(e => e.digest)).toEqual([d('1')])
+  })
+
+  it('refuses an attestation that references another manifest', () => {
+    const wrong = part('linux/amd64', d('1'), d('3'))
+    ;(wrong.attestation as { annotations: Record<string, string> }).annotations = ref(d('9'))
+    expect(() => mergedEntries([wrong])).toThrow(
+      `ghcr.io/acme/cli on linux/amd64: the attestation ${d('3')} references ${d('9')}, not the platform manifest ${d('1')}`
+    )
   })
 })

@@ -9,6 +9,8 @@ import { goCacheUnavailableReason } from '../cacheService.js'
 import {
   extractDockerfile,
   goCacheMountsConfig,
+  KEY_NOTE_SOURCE,
+  probeDockerfile,
   seedDockerfile,
   type GoCacheMountsPlan
 } from '../plan/goCacheMounts.js'
@@ -27,6 +29,8 @@ export interface GoMountsRestore {
   hit: boolean
   /** The directory that carries the mounts' files. */
   dir: string
+  /** The exact key, noted in each mount when they are copied out. */
+  key?: string
 }
 
 /** Each image with the mounts no earlier image has (a mount is the builder's, not an image's). */
@@ -72,7 +76,15 @@ export async function goMountsKeys(
  */
 export async function restoreGoCacheMounts(
   images: PlannedImage[],
-  opts: { builder: string; workspace: string; runnerPlatform: string }
+  opts: {
+    builder: string
+    workspace: string
+    runnerPlatform: string
+    /** The builder may hold the mounts of an earlier run (a persistent, self-hosted one). */
+    persistent: boolean
+    /** Seconds each throwaway build may take (build-timeout). */
+    timeoutSeconds: number
+  }
 ): Promise<GoMountsRestore> {
   const dir = join(process.env['RUNNER_TEMP'] || tmpdir(), 'go-image-action', 'go-cache-mounts')
   const why =
@@ -86,6 +98,18 @@ export async function restoreGoCacheMounts(
   core.saveState(GO_MOUNTS_STATE.key, keys.key)
   core.saveState(GO_MOUNTS_STATE.dir, dir)
   await rm(dir, { recursive: true, force: true })
+  if (
+    opts.persistent &&
+    (await builderHolds(images, opts.builder, opts.timeoutSeconds)) === keys.key
+  ) {
+    const saved = await cache
+      .restoreCache([dir], keys.key, [], { lookupOnly: true })
+      .catch(() => undefined)
+    core.info(
+      `Go cache mounts: ${keys.key} is already in the builder's mounts (an earlier run on it restored or saved it); nothing to download${saved ? '' : ', but the Actions cache lacks it: it will be saved'}`
+    )
+    return { available: true, hit: saved === keys.key, dir, key: keys.key }
+  }
   await mkdir(dir, { recursive: true })
   let matched: string | undefined
   try {
@@ -98,7 +122,7 @@ export async function restoreGoCacheMounts(
     core.info(
       `Go cache mounts: no entry for ${keys.key} or ${keys.restoreKeys.map(k => `${k}*`).join(' or ')}`
     )
-    return { available: true, hit, dir }
+    return { available: true, hit, dir, key: keys.key }
   }
   core.info(
     `Go cache mounts: restored ${matched}${hit ? ' (exact)' : ` (prefix; ${keys.key} will be saved)`}`
@@ -109,13 +133,51 @@ export async function restoreGoCacheMounts(
     if (mounts.length === 0) continue
     await throwaway(image, seedDockerfile({ ...plan, mounts }), ['--output', 'type=cacheonly'], {
       builder: opts.builder,
+      timeoutSeconds: opts.timeoutSeconds,
       context: dir,
       what: `filled ${mounts.map(m => m.target).join(', ')}`
     }).catch((e: Error) =>
       core.warning(`Go cache mounts: could not fill those of ${image.name}: ${e.message}`)
     )
   }
-  return { available: true, hit, dir }
+  return { available: true, hit, dir, key: keys.key }
+}
+
+/**
+ * The Actions cache key every carried mount of the builder notes (MOUNT_KEY_NOTE), or undefined
+ * when one has none or they differ (a new builder, mounts filled otherwise or pruned).
+ */
+async function builderHolds(
+  images: PlannedImage[],
+  builder: string,
+  timeoutSeconds: number
+): Promise<string | undefined> {
+  const out = await mkdtemp(join(tmpdir(), 'gia-mounts-probe-'))
+  const empty = await mkdtemp(join(tmpdir(), 'gia-mounts-'))
+  try {
+    const notes = new Set<string>()
+    for (const { image, plan } of carriedMounts(images)) {
+      await throwaway(
+        image,
+        probeDockerfile(plan),
+        [...runUnique(), '--output', `type=local,dest=${out}`],
+        { builder, timeoutSeconds, context: empty, what: 'read the key the mounts hold' }
+      )
+      for (const m of plan.mounts) notes.add((await readFile(join(out, m.dir), 'utf8')).trim())
+    }
+    return notes.size === 1 ? [...notes][0] : undefined
+  } catch {
+    core.info('Go cache mounts: the builder holds none from an earlier run')
+    return undefined
+  } finally {
+    await rm(out, { recursive: true, force: true })
+    await rm(empty, { recursive: true, force: true })
+  }
+}
+
+/** A build arg that makes BuildKit run a throwaway's steps again instead of reusing them. */
+function runUnique(): string[] {
+  return ['--build-arg', `GO_IMAGE_ACTION_RUN=${randomBytes(8).toString('hex')}`]
 }
 
 /**
@@ -125,27 +187,30 @@ export async function restoreGoCacheMounts(
 export async function extractGoCacheMounts(
   images: PlannedImage[],
   restored: GoMountsRestore,
-  builder: string
+  builder: string,
+  timeoutSeconds: number
 ): Promise<void> {
   const out = `${restored.dir}.new`
   await rm(out, { recursive: true, force: true })
-  const empty = await mkdtemp(join(tmpdir(), 'gia-mounts-'))
+  // the context holds only the key each mount notes
+  const context = await mkdtemp(join(tmpdir(), 'gia-mounts-'))
   try {
+    await writeFile(join(context, KEY_NOTE_SOURCE), `${restored.key ?? ''}\n`)
     for (const { image, plan } of carriedMounts(images)) {
       await throwaway(
         image,
         extractDockerfile(plan),
-        [
-          '--build-arg',
-          `GO_IMAGE_ACTION_RUN=${randomBytes(8).toString('hex')}`,
-          '--output',
-          `type=local,dest=${out}`
-        ],
-        { builder, context: empty, what: `copied out ${plan.mounts.map(m => m.target).join(', ')}` }
+        [...runUnique(), '--output', `type=local,dest=${out}`],
+        {
+          builder,
+          timeoutSeconds,
+          context,
+          what: `copied out ${plan.mounts.map(m => m.target).join(', ')}`
+        }
       )
     }
   } finally {
-    await rm(empty, { recursive: true, force: true })
+    await rm(context, { recursive: true, force: true })
   }
   await rm(restored.dir, { recursive: true, force: true })
   await rename(out, restored.dir)
@@ -158,7 +223,7 @@ async function throwaway(
   image: PlannedImage,
   dockerfile: string,
   output: string[],
-  opts: { builder: string; context: string; what: string }
+  opts: { builder: string; timeoutSeconds: number; context: string; what: string }
 ): Promise<void> {
   const started = Date.now()
   const tmp = await mkdtemp(join(tmpdir(), 'gia-dance-'))
@@ -168,7 +233,11 @@ async function throwaway(
     const args = ['buildx', 'build', '--builder', opts.builder, '--file', file]
     for (const a of image.buildArgs) args.push('--build-arg', `${a.key}=${a.value}`)
     args.push('--provenance=false', ...output, opts.context)
-    await run('docker', args, { silent: true })
+    await run('docker', args, {
+      silent: true,
+      timeoutSeconds: opts.timeoutSeconds,
+      timeoutRaise: 'the build-timeout input'
+    })
     core.info(
       `Go cache mounts: ${opts.what} (for ${image.name}) in ${((Date.now() - started) / 1000).toFixed(1)} s`
     )

@@ -2,7 +2,9 @@ import * as core from '@actions/core'
 import { rm } from 'node:fs/promises'
 import { downloadRecords, uploadRecord } from '../distributed/artifacts.js'
 import {
+  attestationOf,
   disagreements,
+  mergedEntries,
   missingDigests,
   type DigestRecord,
   type HandedOnImage
@@ -26,7 +28,8 @@ const pushes = (plan: Plan): true | string => plan.push || plan.pushReason
 
 /**
  * A platform job: pushes each tested image by digest (its platform manifest, config and layers,
- * from the layout saved after the build), to every repository name, and tags nothing.
+ * and its attestation manifest when there is one, from the layout saved after the build), to
+ * every repository name, and tags nothing.
  */
 export const pushDigestStage: Stage = {
   name: 'Push by digest',
@@ -48,6 +51,12 @@ export const pushDigestStage: Stage = {
         const manifests = content.children.length > 0 ? content.children : [content.root]
         for (const m of b.manifests) {
           const bytes = manifests.find(x => x.digest === m.digest) as ManifestBytes
+          const attestation =
+            content.children.length > 0
+              ? attestationOf(content.root.bytes.toString('utf8'), m.digest)
+              : undefined
+          if (attestation)
+            core.info(`${b.image.name} ${m.platform}: attestation manifest ${attestation.digest}`)
           handedOn.push({
             name: b.image.name,
             platform: m.platform,
@@ -55,6 +64,7 @@ export const pushDigestStage: Stage = {
             mediaType: bytes.mediaType,
             manifestSize: bytes.bytes.length,
             size: m.size,
+            ...(attestation ? { attestation } : {}),
             labels: b.image.labels
           })
         }
@@ -116,8 +126,8 @@ export const collectStage: Stage = {
 }
 
 /**
- * The merge: each image's OCI index from exactly the tested platform digests (its labels as
- * index annotations), pushed by digest; then every version tag, each verified; floating tags
+ * The merge: each image's OCI index from exactly the tested platform digests and their
+ * attestation manifests (its labels as index annotations), pushed by digest; then every version tag, each verified; floating tags
  * (`latest`) last, only when every version tag of every image is in, never backwards.
  */
 export const mergeStage: Stage = {
@@ -132,12 +142,7 @@ export const mergeStage: Stage = {
         p =>
           (ctx.handedOn ?? []).find(h => h.name === image.name && h.platform === p) as HandedOnImage
       )
-      const descriptors = parts.map(p => ({
-        mediaType: p.mediaType,
-        digest: p.digest,
-        size: p.manifestSize,
-        platform: platformObject(p.platform)
-      }))
+      const descriptors = mergedEntries(parts)
       let index: ManifestBytes | undefined
       for (const target of image.publish) {
         const { registry, path } = parseImageName(target.name, 'image')
@@ -203,10 +208,4 @@ function mark(r: ImageResult, ref: string, status: TagResult['status'], note?: s
   const t = r.tags?.find(x => x.ref === ref)
   if (t) Object.assign(t, { status, note })
   if (status === 'pushed' && !r.pushedTags.includes(ref)) r.pushedTags.push(ref)
-}
-
-/** `linux/arm/v7` as an OCI platform object. */
-function platformObject(platform: string): { os: string; architecture: string; variant?: string } {
-  const [os, architecture, variant] = platform.split('/')
-  return variant ? { os, architecture, variant } : { os, architecture }
 }

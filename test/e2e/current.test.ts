@@ -5,7 +5,8 @@
  * creates a docker-container builder from `buildkit-image` (the bench's local BuildKit 0.3x);
  * then a second run on a fresh builder (a hosted runner: only the Actions cache carries over)
  * takes every Go build step from the gha cache over v2. The published index carries the
- * provenance attestations and the OCI annotations.
+ * provenance attestations, an SBOM per platform (`sbom: true` with the bench's scanner image, see
+ * scripts/bench/sbom-scanner.sh) and the OCI annotations.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -23,6 +24,7 @@ import {
   registryTags,
   removeImages,
   requireBench,
+  sbomScanner,
   tagsOf,
   uniqueRepo
 } from './bench.js'
@@ -75,7 +77,9 @@ describe('current buildx and BuildKit: a release, then a fresh runner from the v
         dockerfile: 'cmd/hello-cli/Dockerfile',
         platforms: 'linux/amd64,linux/arm64',
         'go-gate': 'false',
-        push
+        push,
+        sbom: 'true',
+        'sbom-scanner': sbomScanner().image
       }
     })
     loaded.push(...tagsOf(r))
@@ -132,7 +136,7 @@ describe('current buildx and BuildKit: a release, then a fresh runner from the v
     expect(goBuildsRan(buildLog(second))).toEqual([])
   })
 
-  it('publishes the index with the OCI annotations and a provenance attestation per platform', async () => {
+  it('publishes the index with the OCI annotations, a provenance attestation and an SBOM per platform', async () => {
     expect(await registryTags(REGISTRY, `${repo}/hello-cli`)).toEqual(['2.0.0', 'latest'])
     const index = JSON.parse(
       docker(['buildx', 'imagetools', 'inspect', '--raw', `${image}:2.0.0`])
@@ -177,11 +181,23 @@ describe('current buildx and BuildKit: a release, then a fresh runner from the v
     // SLSA v1 from BuildKit 0.34 (v0.2 from older ones: buildType at the top)
     const slsa = provenance['linux/arm64'].SLSA
     expect(slsa?.buildDefinition?.buildType ?? slsa?.buildType).toMatch(/buildkit/)
+    // the SBOM of the bench's scanner, made by this BuildKit, per platform (as buildx reads it)
+    const sbom = JSON.parse(
+      docker(['buildx', 'imagetools', 'inspect', `${image}:2.0.0`, '--format', '{{json .SBOM}}'])
+    ) as Record<string, { SPDX?: { packages?: { name: string }[] } }>
+    expect(Object.keys(sbom).sort()).toEqual(['linux/amd64', 'linux/arm64'])
+    for (const p of Object.values(sbom))
+      expect(p.SPDX?.packages?.map(k => k.name)).toContain('golang.org/x/text')
     // the results and smoke tests are per platform: no unknown/unknown entry
     const meta = JSON.parse(first.main.outputs.metadata).images[0]
-    expect(meta.platformResults.map((p: { platform: string }) => p.platform)).toEqual([
-      'linux/amd64',
-      'linux/arm64'
+    expect(
+      meta.platformResults.map((p: { platform: string; attestations?: string[] }) => [
+        p.platform,
+        p.attestations?.sort()
+      ])
+    ).toEqual([
+      ['linux/amd64', ['https://slsa.dev/provenance/v1', 'https://spdx.dev/Document']],
+      ['linux/arm64', ['https://slsa.dev/provenance/v1', 'https://spdx.dev/Document']]
     ])
     expect(JSON.parse(first.main.outputs.digests)[image]).toBe(
       JSON.parse(
@@ -219,7 +235,7 @@ it(
     expect(r.main.exitCode).toBe(1)
     expect(r.main.annotations.filter(a => a.command === 'error').map(a => a.message)).toEqual([
       expect.stringMatching(
-        /^sbom: true needs the scanner image docker\/buildkit-syft-scanner:1\.12\.0, which cannot be pulled here \(.+\); mirror it and set 'sbom-scanner', or set 'sbom: false'$/
+        /^sbom: true needs the scanner image docker\/buildkit-syft-scanner:stable-1, which cannot be pulled here \(.+\); mirror it and set 'sbom-scanner', or set 'sbom: false'$/
       )
     ])
     const stages = JSON.parse(r.main.outputs.metadata).stages as { stage: string; status: string }[]

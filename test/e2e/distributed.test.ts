@@ -175,9 +175,17 @@ it('merges exactly the tested digests into one index under every tag, latest las
     execFileSync('docker', ['buildx', 'imagetools', 'inspect', '--raw', `${image}:3.1.4`], {
       encoding: 'utf8'
     })
-  ) as { manifests: { digest: string }[]; annotations?: Record<string, string> }
+  ) as {
+    manifests: {
+      digest: string
+      platform: { os: string; architecture: string }
+      annotations?: Record<string, string>
+    }[]
+    annotations?: Record<string, string>
+  }
   const testedDigests = [...tested(jobs.amd64), ...tested(jobs.arm64)].map(p => p.digest)
-  expect(raw.manifests.map(m => m.digest)).toEqual(testedDigests)
+  // the tested platform manifests, then each one's attestation manifest, as buildx orders them
+  expect(raw.manifests.slice(0, 2).map(m => m.digest)).toEqual(testedDigests)
   expect(raw.annotations?.['org.opencontainers.image.version']).toBe('3.1.4')
   expect(meta(r).images[0].pushedTags).toEqual([`${image}:3.1.4`, `${image}:latest`])
   expect(tested(r).map(p => [p.platform, p.digest, p.smoke?.ok])).toEqual(
@@ -199,6 +207,49 @@ it('merges exactly the tested digests into one index under every tag, latest las
     { encoding: 'utf8' }
   )
   expect(out).toContain('3.1.4')
+})
+
+it("carries each platform job's provenance attestation into the merged index (public repository: min)", () => {
+  const raw = JSON.parse(
+    execFileSync('docker', ['buildx', 'imagetools', 'inspect', '--raw', `${image}:3.1.4`], {
+      encoding: 'utf8'
+    })
+  ) as {
+    manifests: {
+      digest: string
+      platform: { os: string; architecture: string }
+      annotations?: Record<string, string>
+    }[]
+  }
+  const testedDigests = [...tested(jobs.amd64), ...tested(jobs.arm64)].map(p => p.digest)
+  const attestations = raw.manifests.slice(2)
+  expect(raw.manifests).toHaveLength(4)
+  for (const [i, a] of attestations.entries()) {
+    expect(a.platform).toEqual({ os: 'unknown', architecture: 'unknown' })
+    expect(a.annotations).toEqual({
+      'vnd.docker.reference.digest': testedDigests[i],
+      'vnd.docker.reference.type': 'attestation-manifest'
+    })
+  }
+  // each one the attestation its platform job pushed with its image and handed on
+  for (const [i, r] of [jobs.amd64, jobs.arm64].entries())
+    expect(r.main.stdout).toContain(`attestation manifest ${attestations[i].digest}`)
+  // and in it, the provenance predicate BuildKit made for that platform's build
+  const provenance = JSON.parse(
+    execFileSync(
+      'docker',
+      ['buildx', 'imagetools', 'inspect', `${image}:3.1.4`, '--format', '{{json .Provenance}}'],
+      { encoding: 'utf8' }
+    )
+  ) as Record<string, { SLSA?: { buildType?: string; buildDefinition?: { buildType?: string } } }>
+  expect(Object.keys(provenance).sort()).toEqual(PLATFORMS)
+  for (const p of PLATFORMS) {
+    const slsa = provenance[p].SLSA
+    expect(slsa?.buildDefinition?.buildType ?? slsa?.buildType).toMatch(/buildkit/)
+  }
+  // the smoke tests and the architecture checks ran on the platform manifests only
+  for (const r of [jobs.amd64, jobs.arm64, jobs.merge])
+    expect(tested(r).every(p => p.platform !== 'unknown/unknown')).toBe(true)
 })
 
 it('every job derived the same version, commit, date and labels from the event', () => {

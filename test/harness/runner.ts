@@ -75,10 +75,24 @@ export interface RunActionOptions {
    * runs first, to look at what the main step left while it is still there.
    */
   killMain?: { when: RegExp; signal: NodeJS.Signals; before?: () => void }
+  /**
+   * Another action's directory (its action.yml, `runs.main` and `runs.post`), e.g. a peer's
+   * released bundle for a benchmark; default this repository.
+   */
+  action?: string
 }
 
 interface ManifestInput {
   default?: string
+}
+
+interface Manifest {
+  inputs: Record<string, ManifestInput>
+  runs: { main: string; post?: string }
+}
+
+function readManifest(dir: string): Manifest {
+  return parseYaml(readFileSync(join(dir, 'action.yml'), 'utf8')) as Manifest
 }
 
 /**
@@ -86,16 +100,15 @@ interface ManifestInput {
  * `buildkit-image` defaults to GIA_BUILDKIT_IMAGE when set (the bench's local BuildKit image: no
  * registry here serves moby/buildkit).
  */
-export function manifestInputs(githubToken: string): Record<string, string> {
-  const manifest = parseYaml(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as {
-    inputs: Record<string, ManifestInput>
-  }
+export function manifestInputs(githubToken: string, dir = ROOT): Record<string, string> {
+  const manifest = readManifest(dir)
   const out: Record<string, string> = {}
   for (const [name, spec] of Object.entries(manifest.inputs)) {
     const def = spec.default ?? ''
     out[name] = def === '${{ github.token }}' ? githubToken : def
   }
-  if (process.env['GIA_BUILDKIT_IMAGE']) out['buildkit-image'] = process.env['GIA_BUILDKIT_IMAGE']
+  if (dir === ROOT && process.env['GIA_BUILDKIT_IMAGE'])
+    out['buildkit-image'] = process.env['GIA_BUILDKIT_IMAGE']
   return out
 }
 
@@ -109,6 +122,8 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
   writeFileSync(eventPath, JSON.stringify(opts.payload))
 
   const githubToken = opts.githubToken ?? `ghs_harness${randomUUID().replace(/-/g, '')}`
+  const actionDir = opts.action ?? ROOT
+  const inputs = { ...manifestInputs(githubToken, actionDir), ...(opts.inputs ?? {}) }
   const base = runnerEnv({
     eventName: opts.eventName,
     eventPath,
@@ -117,19 +132,19 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
     toolCache: mkdirp(join(temp, 'toolcache')),
     env: opts.env
   })
-  const inputs = { ...manifestInputs(githubToken), ...(opts.inputs ?? {}) }
   for (const [name, value] of Object.entries(inputs)) base[inputEnvName(name)] = value
   base['GITHUB_ACTION'] = 'go-image-action'
-  base['GITHUB_ACTION_PATH'] = ROOT
+  base['GITHUB_ACTION_PATH'] = actionDir
   Object.assign(base, opts.env ?? {}) // the caller's env wins, as before inputs were added
 
   const log: string[] = []
-  const main = await runStep('main', base, temp, workspace, opts, log)
+  const runs = readManifest(actionDir).runs
+  const main = await runStep(join(actionDir, runs.main), base, temp, workspace, opts, log)
   let post: StepResult | undefined
-  if (opts.post !== false) {
+  if (opts.post !== false && runs.post) {
     const postEnv = { ...base }
     for (const [k, v] of Object.entries(main.state)) postEnv[`STATE_${k}`] = v
-    post = await runStep('post', postEnv, temp, workspace, opts, log)
+    post = await runStep(join(actionDir, runs.post), postEnv, temp, workspace, opts, log, 'post')
   }
   return { main, post, failed: main.exitCode !== 0, log: log.join('') }
 }
@@ -230,15 +245,15 @@ export function stepResult(
 }
 
 async function runStep(
-  which: 'main' | 'post',
+  entry: string,
   env: Record<string, string>,
   temp: string,
   workspace: string,
   opts: RunActionOptions,
-  log: string[]
+  log: string[],
+  which: 'main' | 'post' = 'main'
 ): Promise<StepResult> {
   const files = fileCommandFiles(join(temp, `_runner_file_commands_${which}`))
-  const entry = join(ROOT, 'dist', which, 'index.js')
   const { exitCode, stdout, stderr } = await spawnNode(
     entry,
     { ...env, ...files },
@@ -337,18 +352,44 @@ export function parseFileCommand(text: string, name: string): Record<string, str
   return out
 }
 
-/** Workflow commands (`::name k=v,k=v::message`) in stdout, escapes decoded. */
+/**
+ * The workflow commands the runner acts on in stdout, escapes decoded, read as the runner reads
+ * them (runner-protocol.md §5): `\r\n`, `\n` and `\r` end a line, leading whitespace is
+ * dropped, the legacy `##[name k=v;]message` form counts, and between `::stop-commands::TOKEN`
+ * and a line `::TOKEN::` no line is a command (the stop and resume lines are not listed).
+ */
 export function parseCommands(stdout: string): WorkflowCommand[] {
   const out: WorkflowCommand[] = []
-  for (const line of stdout.split('\n')) {
-    const m = /^::([a-z-]+)(?: ([^:]*))?::(.*)$/.exec(line.replace(/\r$/, ''))
-    if (!m) continue
-    const properties: Record<string, string> = {}
-    for (const pair of (m[2] ?? '').split(',').filter(Boolean)) {
-      const eq = pair.indexOf('=')
-      properties[pair.slice(0, eq)] = unescape(pair.slice(eq + 1), true)
+  let stopToken: string | undefined
+  for (const raw of stdout.split(/\r\n|\r|\n/)) {
+    const line = raw.trim()
+    if (stopToken !== undefined) {
+      if (line === `::${stopToken}::`) stopToken = undefined
+      continue
     }
-    out.push({ command: m[1], properties, message: unescape(m[3], false) })
+    const m = /^::([A-Za-z-]+)(?: ([^:]*))?::(.*)$/.exec(line)
+    if (m) {
+      if (m[1] === 'stop-commands') {
+        stopToken = m[3]
+        continue
+      }
+      const properties: Record<string, string> = {}
+      for (const pair of (m[2] ?? '').split(',').filter(Boolean)) {
+        const eq = pair.indexOf('=')
+        properties[pair.slice(0, eq)] = unescape(pair.slice(eq + 1), true)
+      }
+      out.push({ command: m[1], properties, message: unescape(m[3], false) })
+      continue
+    }
+    const legacy = /^##\[([A-Za-z-]+)(?: ([^\]]*))?\](.*)$/.exec(line)
+    if (legacy) {
+      const properties: Record<string, string> = {}
+      for (const pair of (legacy[2] ?? '').split(';').filter(Boolean)) {
+        const eq = pair.indexOf('=')
+        properties[pair.slice(0, eq)] = pair.slice(eq + 1)
+      }
+      out.push({ command: legacy[1], properties, message: legacy[3] })
+    }
   }
   return out
 }
