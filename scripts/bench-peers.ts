@@ -325,6 +325,7 @@ async function measure(
     repo: `${REGISTRY}/gia-peers-${stamp}/${c}`,
     baseImage: BASE_IMAGE,
     buildkitImage: buildkitImage as string,
+    cgroupParent: `/${cgroup}`,
     eventName: fx.eventName,
     payload: fx.payload,
     env: {

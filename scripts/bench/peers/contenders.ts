@@ -43,6 +43,8 @@ export interface RunContext {
   repo: string
   baseImage: string
   buildkitImage: string
+  /** The private engine's containers' cgroup: a docker-container builder goes there too. */
+  cgroupParent: string
   /** The event (a release of v<version>) and its GITHUB_* env. */
   eventName: string
   payload: Record<string, unknown>
@@ -169,7 +171,13 @@ async function dockerPipeline(job: JobT, ctx: RunContext): Promise<void> {
   await job.run('go vet', 'go', ['vet', './...'])
   await job.run('go test', 'go', ['test', './...'])
   await job.uses('docker/setup-buildx-action', ctx.actions.setupBuildx, {
-    'driver-opts': `image=${ctx.buildkitImage}\nnetwork=host`
+    // the cgroup parent only so that its BuildKit's CPU is counted (buildx puts it in the shared
+    // /docker/buildx otherwise)
+    'driver-opts': [
+      `image=${ctx.buildkitImage}`,
+      'network=host',
+      `cgroup-parent=${ctx.cgroupParent}/buildx`
+    ].join('\n')
   })
   const pushed: string[] = []
   for (const p of PROGRAMS) {

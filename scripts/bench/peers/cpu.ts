@@ -5,7 +5,8 @@
  *   dockerd     the bench's private dockerd (utime + stime + cutime + cstime): its BuildKit (the
  *               `docker` driver builds in-process), pushes, loads;
  *   containers  the cgroup the private dockerd puts its containers in (cpuacct, v1): smoke tests,
- *               a docker-container builder's BuildKit, RUN steps, QEMU inside them;
+ *               RUN steps, QEMU inside them, and the BuildKit of the Docker pipeline's
+ *               docker-container builder (setup-buildx is given that cgroup as its parent);
  *   containerd  the machine's containerd (unpacking, snapshots), shared with every other engine
  *               on the machine, so it also counts other work running at the same time.
  */
