@@ -368,7 +368,8 @@ async function measure(
     cpu,
     version,
     at: new Date().toISOString(),
-    log: relative(ROOT, logFile)
+    log: relative(ROOT, logFile),
+    commit: store.machine['commit'] + (store.machine['dirty'] === 'yes' ? '+' : '')
   }
 }
 
