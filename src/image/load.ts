@@ -3,7 +3,11 @@
  * load` of the layout as a tar, which tags it with every name of its `index.json`. The engine's
  * image ID must then be the written root digest: what runs in the smoke test is what is pushed.
  */
-import { rm } from 'node:fs/promises'
+import { createWriteStream } from 'node:fs'
+import { readdir, readFile, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { pack } from 'tar-stream'
 import { run } from '../exec.js'
 
 /** How long one `docker load` may take. */
@@ -17,6 +21,35 @@ export async function imageId(ref: string): Promise<string> {
   return res.stdout.trim()
 }
 
+/** Every file of a directory tree, relative to it, in a stable order. */
+async function filesOf(dir: string, under = ''): Promise<string[]> {
+  const out: string[] = []
+  for (const e of (await readdir(join(dir, under), { withFileTypes: true })).sort((a, b) =>
+    a.name.localeCompare(b.name)
+  )) {
+    const rel = under ? `${under}/${e.name}` : e.name
+    if (e.isDirectory()) out.push(...(await filesOf(dir, rel)))
+    else out.push(rel)
+  }
+  return out
+}
+
+/** The layout as a tar archive at `archive` (written here: no `tar` process to start). */
+async function writeArchive(layout: string, archive: string): Promise<void> {
+  const tar = pack()
+  const written = pipeline(tar as unknown as NodeJS.ReadableStream, createWriteStream(archive))
+  for (const rel of await filesOf(layout)) {
+    const bytes = await readFile(join(layout, rel))
+    await new Promise<void>((resolve, reject) =>
+      tar.entry({ name: rel, size: bytes.length, mode: 0o644 }, bytes, e =>
+        e ? reject(e) : resolve()
+      )
+    )
+  }
+  tar.finalize()
+  await written
+}
+
 /**
  * `docker load` of `layout` (tarred beside it), then checks that `ref` is the image `digest`
  * (on the containerd store the image ID is the root manifest's or index's digest).
@@ -24,7 +57,7 @@ export async function imageId(ref: string): Promise<string> {
 export async function loadLayout(layout: string, ref: string, digest: string): Promise<void> {
   const archive = `${layout}.tar`
   try {
-    await run('tar', ['-cf', archive, '-C', layout, '.'], { silent: true })
+    await writeArchive(layout, archive)
     await run('docker', ['load', '--quiet', '--input', archive], {
       silent: true,
       timeoutSeconds: LOAD_TIMEOUT_S
