@@ -8,15 +8,14 @@ import { readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { pack } from 'tar-stream'
+import { DOCKER_CONTROL_TIMEOUT_S, DOCKER_LOAD_TIMEOUT_S, dockerBound } from '../docker/timeouts.js'
 import { run } from '../exec.js'
-
-/** How long one `docker load` may take. */
-const LOAD_TIMEOUT_S = 900
 
 /** The image ID the engine gives a reference (`sha256:...`). */
 export async function imageId(ref: string): Promise<string> {
   const res = await run('docker', ['image', 'inspect', '--format', '{{.Id}}', ref], {
-    silent: true
+    silent: true,
+    timeoutSeconds: dockerBound(DOCKER_CONTROL_TIMEOUT_S)
   })
   return res.stdout.trim()
 }
@@ -60,7 +59,7 @@ export async function loadLayout(layout: string, ref: string, digest: string): P
     await writeArchive(layout, archive)
     await run('docker', ['load', '--quiet', '--input', archive], {
       silent: true,
-      timeoutSeconds: LOAD_TIMEOUT_S
+      timeoutSeconds: dockerBound(DOCKER_LOAD_TIMEOUT_S)
     })
   } finally {
     await rm(archive, { force: true })
