@@ -124,7 +124,7 @@ describe('buildCommand', () => {
     expect(unknown.attestations).toEqual({
       provenance: 'max',
       provenanceReason: 'provenance: max',
-      sbomScanner: 'docker/buildkit-syft-scanner:1.12.0'
+      sbomScanner: 'docker/buildkit-syft-scanner:stable-1'
     })
     expect(() => inputsFor({ image: 'a/b', provenance: 'true' })).toThrow(
       "provenance: 'true' is not one of auto, false, min, max"
@@ -310,6 +310,49 @@ describe('image index', () => {
       { platform: 'linux/arm/v7', digest: 'sha256:b', size: 2135 }
     ])
     expect(platformOf({ digest: 'x', size: 1 })).toBe('unknown/unknown')
+  })
+
+  it("reads each attestation manifest's predicate types into the platform it attests", async () => {
+    const statement = (type: string) => ({
+      digest: `sha256:${type.length}`,
+      size: 1,
+      annotations: { 'in-toto.io/predicate-type': type }
+    })
+    const blobs: Record<string, string> = {
+      'sha256:a': JSON.stringify({ config: { digest: 'sha256:c', size: 1 }, layers: [] }),
+      'sha256:b': JSON.stringify({ config: { digest: 'sha256:c', size: 1 }, layers: [] }),
+      'sha256:att-a': JSON.stringify({
+        config: { digest: 'sha256:e', size: 1 },
+        layers: [
+          statement('https://spdx.dev/Document'),
+          statement('https://slsa.dev/provenance/v0.2')
+        ]
+      })
+    }
+    const index = JSON.stringify({
+      manifests: [
+        { digest: 'sha256:a', size: 1, platform: { os: 'linux', architecture: 'amd64' } },
+        { digest: 'sha256:b', size: 1, platform: { os: 'linux', architecture: 'arm64' } },
+        {
+          digest: 'sha256:att-a',
+          size: 1,
+          platform: { os: 'unknown', architecture: 'unknown' },
+          annotations: {
+            'vnd.docker.reference.type': 'attestation-manifest',
+            'vnd.docker.reference.digest': 'sha256:a'
+          }
+        }
+      ]
+    })
+    expect(await indexManifests(index, async d => blobs[d])).toEqual([
+      {
+        platform: 'linux/amd64',
+        digest: 'sha256:a',
+        size: 2,
+        attestations: ['https://spdx.dev/Document', 'https://slsa.dev/provenance/v0.2']
+      },
+      { platform: 'linux/arm64', digest: 'sha256:b', size: 2 }
+    ])
   })
 })
 

@@ -2,7 +2,7 @@ import { describe, expect, it, jest } from '@jest/globals'
 import { buildPlan } from '../src/plan/plan.js'
 import { emptyResults } from '../src/results.js'
 import { runStages, stageContext, type Stage } from '../src/stages/stage.js'
-import { renderResultsMarkdown } from '../src/summary.js'
+import { attestationsCell, renderResultsMarkdown } from '../src/summary.js'
 import { contextOf } from '../test/fixtures/context.js'
 import { release } from '../test/fixtures/events.js'
 import { inputsFor } from '../test/fixtures/inputs.js'
@@ -50,5 +50,21 @@ describe('runStages', () => {
     expect(renderResultsMarkdown(plan, results)).toMatch(
       /^\| Go cache \| unavailable \(ACTIONS_CACHE_URL is not set\) \| [\d.]+ s \|$/m
     )
+  })
+})
+
+describe('attestations in the summary', () => {
+  it('names each platform with what the index attests it with; nothing when there is nothing', () => {
+    expect(
+      attestationsCell([
+        {
+          platform: 'linux/amd64',
+          attestations: ['https://spdx.dev/Document', 'https://slsa.dev/provenance/v1']
+        },
+        { platform: 'linux/arm64', attestations: ['https://example.com/a|b'] },
+        { platform: 'linux/386' }
+      ])
+    ).toBe('linux/amd64: SBOM (SPDX), provenance (SLSA); linux/arm64: https://example.com/a\\|b')
+    expect(attestationsCell([{ platform: 'linux/amd64' }])).toBe('')
   })
 })

@@ -11,6 +11,8 @@
 #   - today's buildx and BuildKit next to Debian's (scripts/bench/current.sh, compiled once from
 #     their Go modules and cached): a second buildx plugin that tests select with a DOCKER_CONFIG,
 #     and 127.0.0.1:5000/mirror/buildkit:<v> for docker-container builders
+#   - an SBOM scanner image (scripts/bench/sbom-scanner.sh: syft compiled once from its Go module,
+#     and our glue for BuildKit's SBOM generator protocol): 127.0.0.1:5000/mirror/sbom-scanner:<v>
 #
 # A second run only checks. A Docker engine that already answers, with buildx, is reused as it is.
 # See /work/shared/engine-notes.md for why it is done this way.
@@ -33,6 +35,7 @@
 #   $GIA_BENCH_STATE/bench.env           registries, mirror image names, versions
 #   $GIA_BENCH_STATE/registry-auth.env   GIA_REGISTRY_AUTH_HOST, GIA_REGISTRY_USER, GIA_REGISTRY_PASSWORD
 #   $GIA_BENCH_STATE/current.env         GIA_BUILDX_CURRENT (the plugin binary), GIA_BUILDKIT_IMAGE, versions
+#   $GIA_BENCH_STATE/sbom-scanner.env    GIA_SBOM_SCANNER_IMAGE, GIA_SYFT_VERSION
 # Callers need nothing on PATH beyond the usual: `docker` is the CLI on PATH (the machine's
 # /usr/local/bin/docker, or a link to the unpacked trixie CLI when there is none), and buildx is
 # linked where every Docker CLI looks for plugins, whatever DOCKER_CONFIG is.
@@ -671,6 +674,7 @@ run_checks() {
   check "$GO_IMAGE (go $GO_FULL)" golang_image_ok
   check "$STATIC_IMAGE ($STATIC_PLATFORMS)" static_image_ok
   check "current buildx and BuildKit image ($STATE/current.env)" current_ok
+  check "SBOM scanner image ($STATE/sbom-scanner.env)" sbom_scanner_ok
 }
 
 current_ok() {
@@ -684,6 +688,18 @@ current_ok() {
 ensure_current() {
   log "current buildx and BuildKit"
   PATH="$GOROOT_SRC/bin:$PATH" GIA_BENCH_STATE=$STATE GIA_BENCH_LOGS=$LOGS bash "$SCRIPT_DIR/bench/current.sh"
+}
+
+sbom_scanner_ok() {
+  [ -s "$STATE/sbom-scanner.env" ] || return 1
+  local image
+  image=$(sed -n 's/^GIA_SBOM_SCANNER_IMAGE=//p' "$STATE/sbom-scanner.env")
+  manifest mirror/sbom-scanner "${image##*:}" >/dev/null 2>&1
+}
+
+ensure_sbom_scanner() {
+  log "SBOM scanner image"
+  PATH="$GOROOT_SRC/bin:$PATH" GIA_BENCH_STATE=$STATE GIA_BENCH_LOGS=$LOGS bash "$SCRIPT_DIR/bench/sbom-scanner.sh"
 }
 
 print_status() {
@@ -712,6 +728,7 @@ print_status() {
   echo " binfmt (qemu)   $(binfmt_platforms)"
   echo " registries      http://$REGISTRY (no auth), http://$REGISTRY_AUTH (htpasswd; credentials in $STATE/registry-auth.env)"
   echo " mirror images   $GO_IMAGE (linux/amd64), $STATIC_IMAGE (${STATIC_PLATFORMS//linux\//})"
+  echo " sbom scanner    $(sed -n 's/^GIA_SBOM_SCANNER_IMAGE=//p' "$STATE/sbom-scanner.env" 2>/dev/null || true)"
   echo " for callers     $STATE/bench.env; logs in $LOGS"
   echo "------------------------------------------------------------------------------"
 }
@@ -752,6 +769,7 @@ ensure_binfmt
 ensure_registries
 ensure_images
 ensure_current
+ensure_sbom_scanner
 write_bench_env
 run_checks
 print_status

@@ -8,6 +8,11 @@ export interface PlatformResult {
   smoke?: SmokeResult
   /** Whether the executable the image runs fits the platform (checked before any push). */
   architecture?: ArchitectureResult
+  /**
+   * The predicate types of the statements attesting this platform's image in the index
+   * (`https://spdx.dev/Document`: the SBOM; `https://slsa.dev/provenance/...`: provenance).
+   */
+  attestations?: string[]
 }
 
 /** The architecture check of one platform of an image. */

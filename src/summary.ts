@@ -1,7 +1,7 @@
 import type { Plan, PlannedImage } from './plan/plan.js'
 import { md } from './plan/render.js'
 import { oneLine } from './util/text.js'
-import type { ArchitectureResult, Results } from './results.js'
+import type { ArchitectureResult, PlatformResult, Results } from './results.js'
 
 /** The results part of the job summary: digests, sizes, smoke results and stage times. */
 export function renderResultsMarkdown(plan: Plan, results: Results): string {
@@ -25,6 +25,8 @@ export function renderResultsMarkdown(plan: Plan, results: Results): string {
           `| | ${p.platform} | \`${p.digest ?? '-'}\` | ${p.size === undefined ? '-' : formatBytes(p.size)} | ${smoke} | ${architectureCell(p.architecture)} |`
         )
       }
+      const attested = attestationsCell(img.platforms)
+      if (attested) out.push(`| | attestations | ${attested} | | | |`)
       for (const t of img.tags ?? []) {
         if (t.status === 'pushed') continue
         out.push(`| | tag \`${md(t.ref)}\` | ${t.status}${t.note ? `: ${md(t.note)}` : ''} | | | |`)
@@ -88,6 +90,20 @@ function architectureText(a: ArchitectureResult | undefined): string {
     default:
       return `not checked: ${a.note ?? ''}`
   }
+}
+
+/** What the index attests, per platform (`linux/amd64: SBOM (SPDX), provenance (SLSA)`). */
+export function attestationsCell(platforms: PlatformResult[]): string {
+  return platforms
+    .filter(p => p.attestations?.length)
+    .map(p => `${p.platform}: ${(p.attestations ?? []).map(predicateName).join(', ')}`)
+    .join('; ')
+}
+
+function predicateName(type: string): string {
+  if (type === 'https://spdx.dev/Document') return 'SBOM (SPDX)'
+  if (type.startsWith('https://slsa.dev/provenance/')) return 'provenance (SLSA)'
+  return md(type) // from the image: data, escaped
 }
 
 /** Bytes as KiB/MiB with one decimal. */

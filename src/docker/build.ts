@@ -26,6 +26,11 @@ export interface BuiltImage {
   loaded?: LoadedPlatform[]
   /** Each platform's architecture check, by platform. */
   architecture: Map<string, ArchitectureResult>
+  /**
+   * Blobs already in a repository (a written image's base layers), by digest: `registry/repo`,
+   * mounted from there by a push to the same registry instead of uploaded.
+   */
+  sources?: Map<string, string>
 }
 
 /** A finished `buildx build --load`: the image and the index digest buildx reported. */

@@ -89,7 +89,7 @@ export async function setupBuilder(
   ])
   const created = await inspectBuilder(name)
   core.info(`builder ${name}: BuildKit ${created.buildkitVersion || 'unknown'}`)
-  return created
+  return { ...created, created: true }
 }
 
 /** Post step: removes the builder the action created. */

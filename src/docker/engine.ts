@@ -14,6 +14,8 @@ export interface BuilderInfo {
   driver: string
   platforms: string[]
   buildkitVersion: string
+  /** This run created it (it starts empty, and the post step removes it). */
+  created?: boolean
 }
 
 /** Asks the engine what it is; a clear error when none answers or buildx is missing. */

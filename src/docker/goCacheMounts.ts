@@ -9,6 +9,8 @@ import { goCacheUnavailableReason } from '../cacheService.js'
 import {
   extractDockerfile,
   goCacheMountsConfig,
+  KEY_NOTE_SOURCE,
+  probeDockerfile,
   seedDockerfile,
   type GoCacheMountsPlan
 } from '../plan/goCacheMounts.js'
@@ -27,6 +29,8 @@ export interface GoMountsRestore {
   hit: boolean
   /** The directory that carries the mounts' files. */
   dir: string
+  /** The exact key, noted in each mount when they are copied out. */
+  key?: string
 }
 
 /** Each image with the mounts no earlier image has (a mount is the builder's, not an image's). */
@@ -72,7 +76,13 @@ export async function goMountsKeys(
  */
 export async function restoreGoCacheMounts(
   images: PlannedImage[],
-  opts: { builder: string; workspace: string; runnerPlatform: string }
+  opts: {
+    builder: string
+    workspace: string
+    runnerPlatform: string
+    /** The builder may hold the mounts of an earlier run (a persistent, self-hosted one). */
+    persistent: boolean
+  }
 ): Promise<GoMountsRestore> {
   const dir = join(process.env['RUNNER_TEMP'] || tmpdir(), 'go-image-action', 'go-cache-mounts')
   const why =
@@ -86,6 +96,15 @@ export async function restoreGoCacheMounts(
   core.saveState(GO_MOUNTS_STATE.key, keys.key)
   core.saveState(GO_MOUNTS_STATE.dir, dir)
   await rm(dir, { recursive: true, force: true })
+  if (opts.persistent && (await builderHolds(images, opts.builder)) === keys.key) {
+    const saved = await cache
+      .restoreCache([dir], keys.key, [], { lookupOnly: true })
+      .catch(() => undefined)
+    core.info(
+      `Go cache mounts: ${keys.key} is already in the builder's mounts (an earlier run on it restored or saved it); nothing to download${saved ? '' : ', but the Actions cache lacks it: it will be saved'}`
+    )
+    return { available: true, hit: saved === keys.key, dir, key: keys.key }
+  }
   await mkdir(dir, { recursive: true })
   let matched: string | undefined
   try {
@@ -98,7 +117,7 @@ export async function restoreGoCacheMounts(
     core.info(
       `Go cache mounts: no entry for ${keys.key} or ${keys.restoreKeys.map(k => `${k}*`).join(' or ')}`
     )
-    return { available: true, hit, dir }
+    return { available: true, hit, dir, key: keys.key }
   }
   core.info(
     `Go cache mounts: restored ${matched}${hit ? ' (exact)' : ` (prefix; ${keys.key} will be saved)`}`
@@ -115,7 +134,40 @@ export async function restoreGoCacheMounts(
       core.warning(`Go cache mounts: could not fill those of ${image.name}: ${e.message}`)
     )
   }
-  return { available: true, hit, dir }
+  return { available: true, hit, dir, key: keys.key }
+}
+
+/**
+ * The Actions cache key every carried mount of the builder notes (MOUNT_KEY_NOTE), or undefined
+ * when one has none or they differ (a new builder, mounts filled otherwise or pruned).
+ */
+async function builderHolds(images: PlannedImage[], builder: string): Promise<string | undefined> {
+  const out = await mkdtemp(join(tmpdir(), 'gia-mounts-probe-'))
+  const empty = await mkdtemp(join(tmpdir(), 'gia-mounts-'))
+  try {
+    const notes = new Set<string>()
+    for (const { image, plan } of carriedMounts(images)) {
+      await throwaway(
+        image,
+        probeDockerfile(plan),
+        [...runUnique(), '--output', `type=local,dest=${out}`],
+        { builder, context: empty, what: 'read the key the mounts hold' }
+      )
+      for (const m of plan.mounts) notes.add((await readFile(join(out, m.dir), 'utf8')).trim())
+    }
+    return notes.size === 1 ? [...notes][0] : undefined
+  } catch {
+    core.info('Go cache mounts: the builder holds none from an earlier run')
+    return undefined
+  } finally {
+    await rm(out, { recursive: true, force: true })
+    await rm(empty, { recursive: true, force: true })
+  }
+}
+
+/** A build arg that makes BuildKit run a throwaway's steps again instead of reusing them. */
+function runUnique(): string[] {
+  return ['--build-arg', `GO_IMAGE_ACTION_RUN=${randomBytes(8).toString('hex')}`]
 }
 
 /**
@@ -129,23 +181,20 @@ export async function extractGoCacheMounts(
 ): Promise<void> {
   const out = `${restored.dir}.new`
   await rm(out, { recursive: true, force: true })
-  const empty = await mkdtemp(join(tmpdir(), 'gia-mounts-'))
+  // the context holds only the key each mount notes
+  const context = await mkdtemp(join(tmpdir(), 'gia-mounts-'))
   try {
+    await writeFile(join(context, KEY_NOTE_SOURCE), `${restored.key ?? ''}\n`)
     for (const { image, plan } of carriedMounts(images)) {
       await throwaway(
         image,
         extractDockerfile(plan),
-        [
-          '--build-arg',
-          `GO_IMAGE_ACTION_RUN=${randomBytes(8).toString('hex')}`,
-          '--output',
-          `type=local,dest=${out}`
-        ],
-        { builder, context: empty, what: `copied out ${plan.mounts.map(m => m.target).join(', ')}` }
+        [...runUnique(), '--output', `type=local,dest=${out}`],
+        { builder, context, what: `copied out ${plan.mounts.map(m => m.target).join(', ')}` }
       )
     }
   } finally {
-    await rm(empty, { recursive: true, force: true })
+    await rm(context, { recursive: true, force: true })
   }
   await rm(restored.dir, { recursive: true, force: true })
   await rename(out, restored.dir)

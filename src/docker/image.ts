@@ -9,6 +9,11 @@ export interface PlatformManifest {
   digest: string
   /** Manifest + config + layers, bytes (compressed, as pushed). */
   size: number
+  /**
+   * The predicate types of the in-toto statements the index attests this manifest with (its
+   * attestation manifest's layers), e.g. `https://spdx.dev/Document` for an SBOM; none: no entry.
+   */
+  attestations?: string[]
 }
 
 /** An OCI content descriptor. */
@@ -27,25 +32,59 @@ export function platformOf(d: Descriptor): string {
   return [p.os, p.architecture, p.variant].filter(Boolean).join('/')
 }
 
+/** Whether an index entry is an attestation manifest (`unknown/unknown`), not a platform's image. */
+export function isAttestation(d: Descriptor): boolean {
+  return (
+    d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' ||
+    platformOf(d) === 'unknown/unknown'
+  )
+}
+
 /**
- * The per-platform manifests of an OCI image index, with each image's size, read through a
- * blob reader (a local OCI layout or a registry). Attestation manifests are left out.
+ * The per-platform manifests of an OCI image index, with each image's size and the predicate
+ * types of its attestations, read through a blob reader (a local OCI layout or a registry).
+ * Attestation manifests are not platforms: left out, each read into the manifest it refers to.
  */
 export async function indexManifests(
   indexJson: string,
   readBlob: (digest: string) => Promise<string>
 ): Promise<PlatformManifest[]> {
   const index = JSON.parse(indexJson) as { manifests?: Descriptor[] }
+  const entries = index.manifests ?? []
+  const attested = await attestationsBySubject(entries, readBlob)
   const out: PlatformManifest[] = []
-  for (const d of index.manifests ?? []) {
-    if (d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest') continue
-    if (platformOf(d) === 'unknown/unknown') continue
+  for (const d of entries) {
+    if (isAttestation(d)) continue
     const manifest = JSON.parse(await readBlob(d.digest)) as {
       config: Descriptor
       layers: Descriptor[]
     }
     const size = d.size + manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0)
-    out.push({ platform: platformOf(d), digest: d.digest, size })
+    const attestations = attested.get(d.digest)
+    out.push({
+      platform: platformOf(d),
+      digest: d.digest,
+      size,
+      ...(attestations && { attestations })
+    })
+  }
+  return out
+}
+
+/** Predicate types of each attestation manifest's statements, by the digest of what it attests. */
+async function attestationsBySubject(
+  entries: Descriptor[],
+  readBlob: (digest: string) => Promise<string>
+): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>()
+  for (const d of entries) {
+    const subject = d.annotations?.['vnd.docker.reference.digest']
+    if (!isAttestation(d) || !subject) continue
+    const manifest = JSON.parse(await readBlob(d.digest)) as { layers?: Descriptor[] }
+    const types = (manifest.layers ?? [])
+      .map(l => l.annotations?.['in-toto.io/predicate-type'])
+      .filter((t): t is string => !!t)
+    out.set(subject, [...(out.get(subject) ?? []), ...types])
   }
   return out
 }

@@ -159,7 +159,8 @@ function header(plan: GoCacheMountsPlan, what: string): string[] {
 
 /**
  * A throwaway Dockerfile that copies `<context>/<dir>` of each mount into the builder's cache
- * mount of the same identity, then gives the files the mount's owner. Exec-form RUNs: no shell
+ * mount of the same identity, then gives the files the mount's owner (when it is not root, whose
+ * copies they are). Exec-form RUNs: no shell
  * reads any of it. Build it with the restored directory as context and `--output
  * type=cacheonly`.
  */
@@ -168,17 +169,30 @@ export function seedDockerfile(plan: GoCacheMountsPlan): string {
   for (const m of plan.mounts) {
     const bind = `--mount=type=bind,source=${m.dir},target=/go-image-action-seed`
     lines.push(
-      `RUN ${bind} ${mountFlag(m)} ${JSON.stringify(['cp', '-R', '/go-image-action-seed/.', `${m.target}/`])}`,
-      `RUN ${mountFlag(m)} ${JSON.stringify(['chown', '-R', m.owner, m.target])}`
+      `RUN ${bind} ${mountFlag(m)} ${JSON.stringify(['cp', '-R', '/go-image-action-seed/.', `${m.target}/`])}`
     )
+    // root's copies are root's already: a walk over every file only for another owner
+    if (m.owner !== '0:0')
+      lines.push(`RUN ${mountFlag(m)} ${JSON.stringify(['chown', '-R', m.owner, m.target])}`)
   }
   return `${lines.join('\n')}\n`
 }
 
 /**
+ * The file in each carried mount that names the Actions cache key its files are (or include):
+ * written when the mounts are copied out, so it travels in the entry and comes back with a
+ * restore. A persistent builder whose mounts name the run's exact key needs no restore.
+ */
+export const MOUNT_KEY_NOTE = '.go-image-action-key'
+
+/** The file of the extraction's context that holds the key to note in each mount. */
+export const KEY_NOTE_SOURCE = 'go-image-action-key'
+
+/**
  * A throwaway Dockerfile whose result is each mount's files under `<dir>/`, for `--output
  * type=local`. The RUNs declare GO_IMAGE_ACTION_RUN, which the caller sets to a new value each
- * time, so BuildKit runs them instead of reusing an earlier copy.
+ * time, so BuildKit runs them instead of reusing an earlier copy. Each mount first gets the key
+ * note (MOUNT_KEY_NOTE) from the context's KEY_NOTE_SOURCE file.
  */
 export function extractDockerfile(plan: GoCacheMountsPlan): string {
   const lines = [
@@ -186,8 +200,10 @@ export function extractDockerfile(plan: GoCacheMountsPlan): string {
     'ARG GO_IMAGE_ACTION_RUN',
     `RUN ${JSON.stringify(['mkdir', '-p', '/go-image-action-out'])}`
   ]
+  const note = `--mount=type=bind,source=${KEY_NOTE_SOURCE},target=/go-image-action-key`
   for (const m of plan.mounts) {
     lines.push(
+      `RUN ${note} ${mountFlag(m)} ${JSON.stringify(['cp', '/go-image-action-key', `${m.target}/${MOUNT_KEY_NOTE}`])}`,
       `RUN ${mountFlag(m)} ${JSON.stringify(['cp', '-R', m.target, `/go-image-action-out/${m.dir}`])}`
     )
   }
@@ -196,5 +212,25 @@ export function extractDockerfile(plan: GoCacheMountsPlan): string {
     'FROM scratch',
     'COPY --from=go-cache-mounts /go-image-action-out /'
   )
+  return `${lines.join('\n')}\n`
+}
+
+/**
+ * A throwaway Dockerfile whose result is each mount's key note as `<dir>`, for `--output
+ * type=local`: which Actions cache entry the builder's mounts already hold. Run-unique like the
+ * extraction; it fails when a mount has no note (an empty mount, or one filled otherwise).
+ */
+export function probeDockerfile(plan: GoCacheMountsPlan): string {
+  const lines = [
+    ...header(plan, 'reads which Actions cache entry the Go cache mounts hold'),
+    'ARG GO_IMAGE_ACTION_RUN',
+    `RUN ${JSON.stringify(['mkdir', '-p', '/go-image-action-out'])}`
+  ]
+  for (const m of plan.mounts) {
+    lines.push(
+      `RUN ${mountFlag(m)} ${JSON.stringify(['cp', `${m.target}/${MOUNT_KEY_NOTE}`, `/go-image-action-out/${m.dir}`])}`
+    )
+  }
+  lines.push('FROM scratch', 'COPY --from=go-cache-mounts /go-image-action-out /')
   return `${lines.join('\n')}\n`
 }

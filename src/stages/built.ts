@@ -16,7 +16,8 @@ function imageResult(b: BuiltImage): ImageResult {
       platform: m.platform,
       digest: m.digest,
       size: m.size,
-      architecture: b.architecture.get(m.platform)
+      architecture: b.architecture.get(m.platform),
+      ...(m.attestations && { attestations: m.attestations })
     })),
     pushedTags: []
   }

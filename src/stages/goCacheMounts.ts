@@ -8,7 +8,9 @@ function mountImages(plan: Plan): Plan['images'] {
 
 /**
  * Restores the Go cache mounts of the Dockerfile builds from the Actions cache and fills the
- * builder's mounts with them (after Login: filling pulls the Go stage's base image).
+ * builder's mounts with them (after Login: filling pulls the Go stage's base image). A builder
+ * that may have outlived an earlier run is asked first which entry its mounts hold: with the
+ * exact key, nothing is downloaded or filled.
  */
 export const goCacheMountsStage: Stage = {
   name: 'Go cache mounts',
@@ -16,8 +18,11 @@ export const goCacheMountsStage: Stage = {
     (plan.cache && mountImages(plan).length > 0) ||
     (plan.cache ? 'no RUN --mount=type=cache of a Go cache' : 'cache: false'),
   async run(ctx) {
+    const builder = needs(ctx.builder, 'Builder')
     const restored = await restoreGoCacheMounts(mountImages(ctx.plan), {
-      builder: needs(ctx.builder, 'Builder').name,
+      builder: builder.name,
+      // a GitHub-hosted runner, or a builder this run created, starts with no mounts
+      persistent: process.env['RUNNER_ENVIRONMENT'] !== 'github-hosted' && !builder.created,
       workspace: ctx.github.workspace,
       runnerPlatform: ctx.plan.runnerPlatform
     })

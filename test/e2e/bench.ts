@@ -213,3 +213,27 @@ export function currentBuildxConfig(): string {
 export function buildxUnderTest(): 'current' | 'debian' {
   return process.env['GIA_BUILDX'] === 'current' ? 'current' : 'debian'
 }
+
+const SBOM_SCANNER_ENV = '/var/lib/gia-bench/sbom-scanner.env'
+
+/**
+ * The bench's SBOM scanner image (scripts/bench/sbom-scanner.sh, run by bench-up.sh: syft built
+ * from its Go module with our glue for BuildKit's SBOM generator protocol); fails loudly when the
+ * script has not run.
+ */
+export function sbomScanner(): { image: string; syftVersion: string } {
+  let text: string
+  try {
+    text = readFileSync(SBOM_SCANNER_ENV, 'utf8')
+  } catch {
+    throw new Error(
+      `no ${SBOM_SCANNER_ENV}: run \`sudo scripts/bench-up.sh\` (it runs scripts/bench/sbom-scanner.sh)`
+    )
+  }
+  const get = (k: string): string => {
+    const v = new RegExp(`^${k}=(.*)$`, 'm').exec(text)?.[1]
+    if (!v) throw new Error(`${SBOM_SCANNER_ENV} has no ${k}`)
+    return v
+  }
+  return { image: get('GIA_SBOM_SCANNER_IMAGE'), syftVersion: get('GIA_SYFT_VERSION') }
+}

@@ -78,9 +78,19 @@ describe('Go cache mounts of a Dockerfile build, carried to a fresh runner', () 
   let server: CacheServer
   let first: ActionRun
   let second: ActionRun
+  let again: ActionRun
+  /** Entry bytes the cache service sent during the third run. */
+  let againDownloaded = 0
 
-  /** A release on a fresh runner: its own checkout, RUNNER_TEMP and builder cache mounts. */
-  async function onFreshRunner(n: number): Promise<ActionRun> {
+  /**
+   * A release on a fresh runner: its own checkout, RUNNER_TEMP and builder cache mounts
+   * (namespace `ns`), GitHub-hosted or self-hosted.
+   */
+  async function onFreshRunner(
+    n: number,
+    ns = namespaces[n - 1],
+    runnerEnvironment = 'self-hosted'
+  ): Promise<ActionRun> {
     const workspace = mkdtempSync(join(base, 'ws-'))
     cpSync(join(ROOT, 'examples', 'hello'), workspace, { recursive: true })
     // the example's Dockerfile, with go build -v so that the log names what it compiled
@@ -98,12 +108,17 @@ describe('Go cache mounts of a Dockerfile build, carried to a fresh runner', () 
     const r = await runAction({
       ...fx,
       workspace,
-      env: { ...fx.env, ...server.env(), RUNNER_TEMP: runnerTemp },
+      env: {
+        ...fx.env,
+        ...server.env(),
+        RUNNER_TEMP: runnerTemp,
+        RUNNER_ENVIRONMENT: runnerEnvironment
+      },
       inputs: {
         image,
         dockerfile: 'cmd/hello-cli/Dockerfile',
         platforms: 'linux/amd64,linux/arm64',
-        'build-args': `BUILDKIT_CACHE_MOUNT_NS=${namespaces[n - 1]}`,
+        'build-args': `BUILDKIT_CACHE_MOUNT_NS=${ns}`,
         'go-gate': 'false',
         push: 'false'
       }
@@ -114,10 +129,14 @@ describe('Go cache mounts of a Dockerfile build, carried to a fresh runner', () 
 
   beforeAll(async () => {
     server = await startCacheServer({ dir: join(base, 'cache') })
-    first = await onFreshRunner(1)
+    first = await onFreshRunner(1, namespaces[0], 'github-hosted')
     second = await onFreshRunner(2)
+    // the second runner again, self-hosted: its builder kept the mounts the second run filled
+    const before = server.stats().total.bytesDownloaded
+    again = await onFreshRunner(3, namespaces[1])
+    againDownloaded = server.stats().total.bytesDownloaded - before
     // the build logs are too long for an assertion message
-    for (const [n, r] of [first, second].entries())
+    for (const [n, r] of [first, second, again].entries())
       writeFileSync(join(tmpdir(), `gia-e2e-mounts-${n + 1}.log`), r.log)
   }, 20 * MINUTES)
 
@@ -162,5 +181,22 @@ describe('Go cache mounts of a Dockerfile build, carried to a fresh runner', () 
     // an exact hit has nothing new worth an upload
     expect(stageStatus(second, 'Go cache mounts out')).toBe('skipped')
     expect(second.post?.stdout ?? '').not.toContain('Go cache mounts: saved')
+  })
+
+  it('the same self-hosted runner again downloads and fills nothing, and compiles nothing', () => {
+    const entry = server
+      .stats()
+      .entryList.find(e => e.key.startsWith('go-image-action-docker-go-') && e.committed)
+    expect(problems(again)).toEqual([])
+    expect(again.main.stdout).toContain(
+      `Go cache mounts: ${entry?.key} is already in the builder's mounts`
+    )
+    expect(again.main.stdout).not.toMatch(/^Go cache mounts: (restored|filled)/m)
+    // less than the mounts' entry: whatever the build cache fetched, not that entry
+    expect(againDownloaded).toBeLessThan(entry?.size ?? 0)
+    const compiled = compiledInBuild(again)
+    expect(Object.keys(compiled).sort()).toEqual(['linux/amd64', 'linux/amd64->arm64'])
+    for (const n of Object.values(compiled)) expect(n).toBe(0)
+    expect(stageStatus(again, 'Go cache mounts out')).toBe('skipped')
   })
 })

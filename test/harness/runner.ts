@@ -75,10 +75,24 @@ export interface RunActionOptions {
    * runs first, to look at what the main step left while it is still there.
    */
   killMain?: { when: RegExp; signal: NodeJS.Signals; before?: () => void }
+  /**
+   * Another action's directory (its action.yml, `runs.main` and `runs.post`), e.g. a peer's
+   * released bundle for a benchmark; default this repository.
+   */
+  action?: string
 }
 
 interface ManifestInput {
   default?: string
+}
+
+interface Manifest {
+  inputs: Record<string, ManifestInput>
+  runs: { main: string; post?: string }
+}
+
+function readManifest(dir: string): Manifest {
+  return parseYaml(readFileSync(join(dir, 'action.yml'), 'utf8')) as Manifest
 }
 
 /**
@@ -86,16 +100,15 @@ interface ManifestInput {
  * `buildkit-image` defaults to GIA_BUILDKIT_IMAGE when set (the bench's local BuildKit image: no
  * registry here serves moby/buildkit).
  */
-export function manifestInputs(githubToken: string): Record<string, string> {
-  const manifest = parseYaml(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as {
-    inputs: Record<string, ManifestInput>
-  }
+export function manifestInputs(githubToken: string, dir = ROOT): Record<string, string> {
+  const manifest = readManifest(dir)
   const out: Record<string, string> = {}
   for (const [name, spec] of Object.entries(manifest.inputs)) {
     const def = spec.default ?? ''
     out[name] = def === '${{ github.token }}' ? githubToken : def
   }
-  if (process.env['GIA_BUILDKIT_IMAGE']) out['buildkit-image'] = process.env['GIA_BUILDKIT_IMAGE']
+  if (dir === ROOT && process.env['GIA_BUILDKIT_IMAGE'])
+    out['buildkit-image'] = process.env['GIA_BUILDKIT_IMAGE']
   return out
 }
 
@@ -109,7 +122,8 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
   writeFileSync(eventPath, JSON.stringify(opts.payload))
 
   const githubToken = opts.githubToken ?? `ghs_harness${randomUUID().replace(/-/g, '')}`
-  const inputs = { ...manifestInputs(githubToken), ...(opts.inputs ?? {}) }
+  const actionDir = opts.action ?? ROOT
+  const inputs = { ...manifestInputs(githubToken, actionDir), ...(opts.inputs ?? {}) }
   const base: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) {
     if (v === undefined || /^(INPUT_|GITHUB_|RUNNER_|ACTIONS_|STATE_)/.test(k)) continue
@@ -136,7 +150,7 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
     GITHUB_ACTOR: 'octocat',
     GITHUB_JOB: 'build',
     GITHUB_ACTION: 'go-image-action',
-    GITHUB_ACTION_PATH: ROOT,
+    GITHUB_ACTION_PATH: actionDir,
     RUNNER_OS: 'Linux',
     RUNNER_ARCH: process.arch === 'arm64' ? 'ARM64' : 'X64',
     RUNNER_TEMP: runnerTemp,
@@ -145,23 +159,25 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
   })
 
   const log: string[] = []
-  const main = await runStep('main', base, temp, workspace, opts, log)
+  const runs = readManifest(actionDir).runs
+  const main = await runStep(join(actionDir, runs.main), base, temp, workspace, opts, log)
   let post: StepResult | undefined
-  if (opts.post !== false) {
+  if (opts.post !== false && runs.post) {
     const postEnv = { ...base }
     for (const [k, v] of Object.entries(main.state)) postEnv[`STATE_${k}`] = v
-    post = await runStep('post', postEnv, temp, workspace, opts, log)
+    post = await runStep(join(actionDir, runs.post), postEnv, temp, workspace, opts, log, 'post')
   }
   return { main, post, failed: main.exitCode !== 0, log: log.join('') }
 }
 
 async function runStep(
-  which: 'main' | 'post',
+  entry: string,
   env: Record<string, string>,
   temp: string,
   workspace: string,
   opts: RunActionOptions,
-  log: string[]
+  log: string[],
+  which: 'main' | 'post' = 'main'
 ): Promise<StepResult> {
   const dir = mkdirp(join(temp, `_runner_file_commands_${which}`))
   const files = {
@@ -172,7 +188,6 @@ async function runStep(
     GITHUB_STEP_SUMMARY: join(dir, `step_summary_${randomUUID()}`)
   }
   for (const f of Object.values(files)) writeFileSync(f, '')
-  const entry = join(ROOT, 'dist', which, 'index.js')
   const { exitCode, stdout, stderr } = await spawnNode(
     entry,
     { ...env, ...files },

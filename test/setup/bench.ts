@@ -59,6 +59,10 @@ export async function benchProblems(): Promise<string[]> {
     [
       `${STATE}/current.env (today's buildx and BuildKit, scripts/bench/current.sh)`,
       Promise.resolve(existsSync(join(STATE, 'current.env')))
+    ],
+    [
+      `${STATE}/sbom-scanner.env (the SBOM scanner image, scripts/bench/sbom-scanner.sh)`,
+      Promise.resolve(existsSync(join(STATE, 'sbom-scanner.env')))
     ]
   ]
   const results = await Promise.all(checks.map(([, p]) => p))

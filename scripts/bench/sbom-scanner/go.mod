@@ -1,0 +1,3 @@
+module gia.local/sbom-scanner
+
+go 1.26

@@ -1,0 +1,38 @@
+/**
+ * Loads an image the action wrote (an OCI layout) into the engine, for the smoke tests: `docker
+ * load` of the layout as a tar, which tags it with every name of its `index.json`. The engine's
+ * image ID must then be the written root digest: what runs in the smoke test is what is pushed.
+ */
+import { rm } from 'node:fs/promises'
+import { run } from '../exec.js'
+
+/** How long one `docker load` may take. */
+const LOAD_TIMEOUT_S = 900
+
+/** The image ID the engine gives a reference (`sha256:...`). */
+export async function imageId(ref: string): Promise<string> {
+  const res = await run('docker', ['image', 'inspect', '--format', '{{.Id}}', ref], {
+    silent: true
+  })
+  return res.stdout.trim()
+}
+
+/**
+ * `docker load` of `layout` (tarred beside it), then checks that `ref` is the image `digest`
+ * (on the containerd store the image ID is the root manifest's or index's digest).
+ */
+export async function loadLayout(layout: string, ref: string, digest: string): Promise<void> {
+  const archive = `${layout}.tar`
+  try {
+    await run('tar', ['-cf', archive, '-C', layout, '.'], { silent: true })
+    await run('docker', ['load', '--quiet', '--input', archive], {
+      silent: true,
+      timeoutSeconds: LOAD_TIMEOUT_S
+    })
+  } finally {
+    await rm(archive, { force: true })
+  }
+  const id = await imageId(ref)
+  if (id !== digest)
+    throw new Error(`docker load of ${ref}: the engine holds ${id || 'nothing'}, not ${digest}`)
+}
