@@ -4,10 +4,8 @@
  * image ID must then be the written root digest: what runs in the smoke test is what is pushed.
  */
 import { rm } from 'node:fs/promises'
+import { DOCKER_LOAD_TIMEOUT_S, dockerBound } from '../docker/timeouts.js'
 import { run } from '../exec.js'
-
-/** How long one `docker load` may take. */
-const LOAD_TIMEOUT_S = 900
 
 /** The image ID the engine gives a reference (`sha256:...`). */
 export async function imageId(ref: string): Promise<string> {
@@ -27,7 +25,7 @@ export async function loadLayout(layout: string, ref: string, digest: string): P
     await run('tar', ['-cf', archive, '-C', layout, '.'], { silent: true })
     await run('docker', ['load', '--quiet', '--input', archive], {
       silent: true,
-      timeoutSeconds: LOAD_TIMEOUT_S
+      timeoutSeconds: dockerBound(DOCKER_LOAD_TIMEOUT_S)
     })
   } finally {
     await rm(archive, { force: true })

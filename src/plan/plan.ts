@@ -195,6 +195,8 @@ export interface Plan {
   attestations: AttestationPlan
   /** The BuildKit image of a docker-container builder the action creates. */
   buildkitImage: string
+  /** Seconds one `docker buildx build` may take (`build-timeout`). */
+  buildTimeoutSeconds: number
 }
 
 /** Supply-chain attestations (each adds an `unknown/unknown` entry per platform to the index). */
@@ -725,7 +727,8 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
     actionDir,
     sourceDateEpoch: Math.floor(Date.parse(metadata.date) / 1000),
     attestations,
-    buildkitImage: inputs.buildkitImage
+    buildkitImage: inputs.buildkitImage,
+    buildTimeoutSeconds: inputs.buildTimeout
   }
 }
 

@@ -81,7 +81,8 @@ function buildOptions(ctx: StageContext): BuildOptions {
     sourceDateEpoch: ctx.plan.sourceDateEpoch,
     attestations: ctx.plan.attestations,
     // a platform job's manifests go into the merge's OCI index, which carries annotations
-    ociMediaTypes: ctx.plan.mode === 'platform'
+    ociMediaTypes: ctx.plan.mode === 'platform',
+    timeoutSeconds: ctx.plan.buildTimeoutSeconds
   }
 }
 
