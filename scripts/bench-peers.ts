@@ -381,6 +381,7 @@ const t0 = Date.now()
 try {
   for (const n of counts) {
     const servers = new Map<Contender, Awaited<ReturnType<typeof startCacheServer>>>()
+    const coldFailed = new Set<Contender>()
     const record = (run: Run): void => {
       store.runs.push(run)
       save(store)
@@ -407,10 +408,21 @@ try {
         const server = await startCacheServer({ dir: emptyDir(dir) })
         servers.set(c, server)
         say(`${n} platforms, cold, ${c} (round ${round}/${repeat})`)
-        record(await measure(c, n, 'cold', round, server.env()))
+        const cold = await measure(c, n, 'cold', round, server.env())
+        record(cold)
+        if (!cold.ok) coldFailed.add(c)
       }
       if (!modes.includes('warm')) continue
       for (const c of order) {
+        if (coldFailed.delete(c)) {
+          // its cache is empty or partial: the next run would not be a hosted-warm one
+          say(`${n} platforms, warm, ${c} (round ${round}/${repeat}): skipped, its cold run failed`)
+          if (!modes.includes('cold')) {
+            await servers.get(c)?.stop() // --modes warm: the next round fills it again
+            servers.delete(c)
+          }
+          continue
+        }
         say(`${n} platforms, warm, ${c} (round ${round}/${repeat})`)
         record(
           await measure(
