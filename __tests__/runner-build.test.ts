@@ -86,6 +86,9 @@ describe('runner builds in the plan', () => {
       ldflags: `-X example.com/app/internal/v.Version=2.0.0 -X example.com/app/internal/v.Sha=${SHA.slice(0, 7)}`,
       goDir: '.',
       generatedDockerfile: undefined,
+      generated: undefined,
+      writer: 'buildkit',
+      writerNote: "BuildKit (the image's own Dockerfile)",
       files: [],
       filesDir: undefined
     })

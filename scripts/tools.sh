@@ -4,13 +4,16 @@
 #   act         github.com/nektos/act          Go module proxy   a runner nobody here wrote (npm test)
 #   actionlint  github.com/rhysd/actionlint    Go module proxy   workflow checks (.ci/run)
 #   zizmor      zizmor on PyPI                 pip, in a venv    workflow security audit (.ci/run)
+#   ko          github.com/google/ko           Go module proxy   a peer of the action (npm run bench:peers)
+#   goreleaser  github.com/goreleaser/goreleaser/v2  Go module proxy   a peer (npm run bench:peers)
 #
 # A tool already installed at its pinned version is left alone (a second run takes well under a
 # second); another version is replaced. Go tools are compiled from source by `go install` (the Go
 # toolchain of the machine, 1.26), nothing is downloaded but modules and the zizmor wheel.
 #
 # Usage:
-#   scripts/tools.sh [TOOL...]          install TOOLs (default: all); print "TOOL PATH" lines
+#   scripts/tools.sh [TOOL...]          install TOOLs (default: act, actionlint, zizmor); print
+#                                       "TOOL PATH" lines
 #   scripts/tools.sh --path TOOL        print the path of TOOL if it is installed at its version, else exit 1
 #
 # Environment (optional):
@@ -21,6 +24,8 @@ set -Eeuo pipefail
 ACT_VERSION=v0.2.89
 ACTIONLINT_VERSION=v1.7.12
 ZIZMOR_VERSION=1.32.0
+KO_VERSION=v0.19.1
+GORELEASER_VERSION=v2.15.1
 
 default_dir() {
   if mkdir -p /opt/gia-bench/tools 2>/dev/null && [ -w /opt/gia-bench/tools ]; then
@@ -49,7 +54,9 @@ installed() { # TOOL -> 0 when TOOL is at its pinned version
     act) [ "$(go_binary_version "$BIN/act")" = "$ACT_VERSION" ] ;;
     actionlint) [ "$(go_binary_version "$BIN/actionlint")" = "$ACTIONLINT_VERSION" ] ;;
     zizmor) [ -x "$BIN/zizmor" ] && [ "$("$BIN/zizmor" --version 2>/dev/null)" = "zizmor $ZIZMOR_VERSION" ] ;;
-    *) die "unknown tool $1 (act, actionlint, zizmor)" ;;
+    ko) [ "$(go_binary_version "$BIN/ko")" = "$KO_VERSION" ] ;;
+    goreleaser) [ "$(go_binary_version "$BIN/goreleaser")" = "$GORELEASER_VERSION" ] ;;
+    *) die "unknown tool $1 (act, actionlint, zizmor, ko, goreleaser)" ;;
   esac
 }
 
@@ -91,6 +98,8 @@ install() { # TOOL
     act) go_install act "github.com/nektos/act@$ACT_VERSION" ;;
     actionlint) go_install actionlint "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION" ;;
     zizmor) pip_install_zizmor ;;
+    ko) go_install ko "github.com/google/ko@$KO_VERSION" ;;
+    goreleaser) go_install goreleaser "github.com/goreleaser/goreleaser/v2@$GORELEASER_VERSION" ;;
   esac
   installed "$1" || die "$1 is not at its pinned version after installing it"
 }

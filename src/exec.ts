@@ -1,6 +1,10 @@
-import * as exec from '@actions/exec'
+import { spawn } from 'node:child_process'
+import { constants, EOL } from 'node:os'
+import { DOCKER_CONTROL_TIMEOUT_S, dockerBound } from './docker/timeouts.js'
 import { controlCharProblem } from './inputSchema.js'
-import { processEnv, processKind } from './processEnv.js'
+import { processEnv, processKind, runsRepositoryCode } from './processEnv.js'
+import { openFence, writeFenced } from './util/fence.js'
+import { signalTree } from './util/processTree.js'
 
 /** The result of a finished command. */
 export interface ExecResult {
@@ -29,17 +33,100 @@ export interface RunOptions {
    * command runs). */
   onOutput?: (chunk: string) => void
   /**
-   * Stop the command after this many seconds (coreutils `timeout`, then SIGKILL 10 s later): for
-   * commands that talk to a registry or the daemon and could otherwise hang the run.
+   * Stop the command after this many seconds: SIGTERM to its whole process tree (docker and its
+   * buildx plugin alike), SIGKILL 10 s later. A docker command without one gets the control-call
+   * bound (src/docker/timeouts.ts): no docker call is unbounded.
    */
   timeoutSeconds?: number
+  /** What to raise when the timeout is too short (e.g. "the build-timeout input"), for the error. */
+  timeoutRaise?: string
+  /**
+   * Print the output in a fence (src/util/fence.ts): by default for the processes that run or
+   * build the repository's code (go, gofmt, `docker buildx build`).
+   */
+  fenced?: boolean
+}
+
+/** A command stopped at its timeout; the message names it and what to raise. */
+export class CommandTimeoutError extends Error {
+  constructor(
+    readonly call: string,
+    readonly seconds: number,
+    raise?: string
+  ) {
+    super(
+      `${call} did not finish in ${seconds} s and was stopped${raise ? ` (raise ${raise} if it needs longer)` : ''}`
+    )
+    this.name = 'CommandTimeoutError'
+  }
+}
+
+/** The bound of a command: its own, or the control-call bound for docker. */
+function boundOf(command: string, opts: RunOptions): number | undefined {
+  if (opts.timeoutSeconds !== undefined) return opts.timeoutSeconds
+  return command === 'docker' ? dockerBound(DOCKER_CONTROL_TIMEOUT_S) : undefined
+}
+
+const osSignals = constants.signals as Record<string, number>
+
+/** The grace between SIGTERM and SIGKILL of a command stopped at its timeout. */
+const KILL_AFTER_MS = 10_000
+
+/**
+ * Spawns a command (its own stdio pipes, no shell) and resolves with its exit code once it and
+ * its output are done; at `seconds`, its whole process tree is stopped. A command that cannot be
+ * started resolves with 127, as a shell would say.
+ */
+function spawnBounded(
+  command: string,
+  args: string[],
+  opts: {
+    cwd?: string
+    env: Record<string, string>
+    input?: string
+    seconds?: number
+    onChunk: (chunk: string, stream: 'stdout' | 'stderr') => void
+  }
+): Promise<{ exitCode: number; timedOut: boolean }> {
+  return new Promise(resolve => {
+    const child = spawn(command, args, { cwd: opts.cwd, env: opts.env, stdio: 'pipe' })
+    let timedOut = false
+    const timers: NodeJS.Timeout[] = []
+    if (opts.seconds !== undefined && child.pid !== undefined) {
+      const pid = child.pid
+      timers.push(
+        setTimeout(() => {
+          timedOut = true
+          signalTree(pid, 'SIGTERM')
+          timers.push(setTimeout(() => signalTree(pid, 'SIGKILL'), KILL_AFTER_MS))
+        }, opts.seconds * 1000)
+      )
+    }
+    // decoded as UTF-8 across chunk boundaries
+    child.stdout.setEncoding('utf8')
+    child.stderr.setEncoding('utf8')
+    child.stdout.on('data', (d: string) => opts.onChunk(d, 'stdout'))
+    child.stderr.on('data', (d: string) => opts.onChunk(d, 'stderr'))
+    child.stdin.on('error', () => undefined)
+    child.stdin.end(opts.input ?? '')
+    child.on('error', (e: Error) => {
+      opts.onChunk(`${command}: ${e.message}\n`, 'stderr')
+    })
+    child.on('close', (code, signal) => {
+      for (const t of timers) clearTimeout(t)
+      // a command that could not start closes with a negative errno
+      const exitCode = code === null ? 128 + (osSignals[signal ?? ''] ?? 0) : code < 0 ? 127 : code
+      resolve({ exitCode, timedOut })
+    })
+  })
 }
 
 /**
- * The one wrapper around @actions/exec: an argument array (never a shell), an environment chosen
- * by the kind of process (processEnv), output captured, and an Error built from stderr when the
- * command fails (unless allowFailure). An argument with a control character is refused: it would
- * print as lines of their own where the command is echoed to the log.
+ * The one wrapper around child processes: an argument array (never a shell), an environment chosen
+ * by the kind of process (processEnv), a bound on its time (docker always has one), output
+ * captured and echoed (fenced when repository code prints it), and an Error built from stderr
+ * when the command fails (unless allowFailure). An argument with a control character is refused:
+ * it would print as lines of their own where the command is echoed to the log.
  */
 export async function run(
   command: string,
@@ -49,35 +136,40 @@ export async function run(
   const bad = args.findIndex(a => controlCharProblem(a) !== undefined)
   if (bad >= 0)
     throw new Error(`${command} ${args[0] ?? ''}: argument ${bad + 1} contains a control character`)
-  const env = processEnv(processKind(command, args), process.env, opts.env)
+  const kind = processKind(command, args)
+  const env = processEnv(kind, process.env, opts.env)
+  const seconds = boundOf(command, opts)
+  const call = `${command} ${args.slice(0, command === 'docker' && args[0] === 'buildx' ? 2 : 1).join(' ')}`
   let stdout = ''
   let stderr = ''
-  const limited = opts.timeoutSeconds !== undefined
-  const argv = limited ? ['--kill-after=10', String(opts.timeoutSeconds), command, ...args] : args
-  const exitCode = await exec.exec(limited ? 'timeout' : command, argv, {
-    cwd: opts.cwd,
-    env,
-    input: opts.input === undefined ? undefined : Buffer.from(opts.input),
-    silent: opts.silent ?? false,
-    ignoreReturnCode: true,
-    listeners: {
-      stdout: (data: Buffer) => {
-        stdout += data.toString()
-        opts.onOutput?.(data.toString())
-      },
-      stderr: (data: Buffer) => {
-        stderr += data.toString()
-        opts.onOutput?.(data.toString())
-      }
-    }
-  })
-  // coreutils timeout: 124 when it stopped the command, 137 when it had to kill it
-  const timedOut = limited && (exitCode === 124 || exitCode === 137)
-  if (timedOut && !opts.allowFailure) {
-    throw new Error(
-      `${command} ${args[0] ?? ''} did not finish in ${opts.timeoutSeconds} s and was stopped`
-    )
+  const echo = !(opts.silent ?? false)
+  if (echo) process.stdout.write(`[command]${command} ${args.join(' ')}${EOL}`)
+  const close = echo && (opts.fenced ?? runsRepositoryCode(kind)) ? openFence() : undefined
+  const print = (chunk: string): void => {
+    if (!echo) return
+    if (close) writeFenced(chunk)
+    else process.stdout.write(chunk)
   }
+  let exitCode: number
+  let timedOut = false
+  try {
+    ;({ exitCode, timedOut } = await spawnBounded(command, args, {
+      cwd: opts.cwd,
+      env,
+      input: opts.input,
+      seconds,
+      onChunk: (chunk, stream) => {
+        if (stream === 'stdout') stdout += chunk
+        else stderr += chunk
+        print(chunk)
+        opts.onOutput?.(chunk)
+      }
+    }))
+  } finally {
+    close?.()
+  }
+  if (timedOut && !opts.allowFailure)
+    throw new CommandTimeoutError(call, seconds as number, opts.timeoutRaise)
   if (exitCode !== 0 && !opts.allowFailure) {
     const detail = (stderr.trim() || stdout.trim()).split('\n').slice(-20).join('\n')
     throw new Error(

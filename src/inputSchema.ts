@@ -30,6 +30,7 @@ import {
   parseUser,
   parseWorkspaceDir
 } from './inputValues.js'
+import { DEFAULT_BUILD_TIMEOUT_S } from './docker/timeouts.js'
 import { DEFAULT_REGISTRY_TIMEOUT_S } from './registry/client.js'
 import { splitArgs, splitList } from './util/lists.js'
 
@@ -257,6 +258,8 @@ export const INPUT_SHAPE = {
   qemu: tristate('qemu'),
   /** Seconds a registry request of the push may go without progress (then retried). */
   'registry-timeout': seconds('registry-timeout', 1, 3600, DEFAULT_REGISTRY_TIMEOUT_S),
+  /** Seconds one `docker buildx build` may take before it is stopped (up to a job's 6 hours). */
+  'build-timeout': seconds('build-timeout', 1, 21600, DEFAULT_BUILD_TIMEOUT_S),
   'registry-username': text('registry-username'),
   'registry-password': text('registry-password', { secret: true }),
   'github-token': text('github-token', { secret: true }),

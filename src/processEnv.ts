@@ -59,6 +59,14 @@ export function processKind(command: string, args: readonly string[]): ProcessKi
 }
 
 /**
+ * Whether processes of this kind run or build the repository's code, whose output is then
+ * fenced in the log (src/util/fence.ts): go and gofmt, and `docker buildx build` (RUN steps).
+ */
+export function runsRepositoryCode(kind: ProcessKind): boolean {
+  return kind === 'repository' || kind === 'buildx'
+}
+
+/**
  * The environment of a process of this kind, from the action's own environment, with `extra`
  * (the plan's settings, e.g. GOOS/GOARCH/CGO_ENABLED) on top.
  */

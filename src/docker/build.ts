@@ -1,7 +1,7 @@
 import * as core from '@actions/core'
 import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { run } from '../exec.js'
+import { CommandTimeoutError, run } from '../exec.js'
 import type { AttestationPlan, PlannedImage } from '../plan/plan.js'
 import { tempDir } from '../tempDir.js'
 import { buildCommand, type BuildCommandOptions, type CacheWiring } from './buildArgs.js'
@@ -26,6 +26,11 @@ export interface BuiltImage {
   loaded?: LoadedPlatform[]
   /** Each platform's architecture check, by platform. */
   architecture: Map<string, ArchitectureResult>
+  /**
+   * Blobs already in a repository (a written image's base layers), by digest: `registry/repo`,
+   * mounted from there by a push to the same registry instead of uploaded.
+   */
+  sources?: Map<string, string>
 }
 
 /** A finished `buildx build --load`: the image and the index digest buildx reported. */
@@ -47,6 +52,8 @@ export interface BuildOptions {
    * index, which carries annotations; a Docker manifest list cannot).
    */
   ociMediaTypes?: boolean
+  /** Seconds one `docker buildx build` may take (the plan's buildTimeoutSeconds). */
+  timeoutSeconds: number
 }
 
 /**
@@ -62,7 +69,11 @@ export async function buildx(
   const metadataFile = join(dir, 'metadata.json')
   const args = buildCommand(image, { ...opts, metadataFile, output })
   try {
-    await run('docker', args, { cwd: opts.workspace })
+    await run('docker', args, {
+      cwd: opts.workspace,
+      timeoutSeconds: opts.timeoutSeconds,
+      timeoutRaise: 'the build-timeout input'
+    })
     const meta = JSON.parse(await readFile(metadataFile, 'utf8').catch(() => '{}')) as Record<
       string,
       unknown
@@ -70,6 +81,13 @@ export async function buildx(
     return meta['containerimage.digest'] as string | undefined
   } catch (e) {
     const what = output.type === 'load-platform' ? ` for ${output.platform}` : ''
+    if (e instanceof CommandTimeoutError) {
+      const platforms =
+        output.type === 'load-platform' ? output.platform : image.platforms.join(', ')
+      throw new Error(
+        `build of ${image.name} for ${platforms} (${image.origin}) did not finish in ${e.seconds} s: docker buildx build was stopped, nothing is pushed; raise the build-timeout input if the build needs longer`
+      )
+    }
     throw new Error(
       `build of ${image.name}${what} (${image.origin}) failed: ${(e as Error).message}`
     )

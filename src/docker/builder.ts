@@ -2,6 +2,7 @@ import * as core from '@actions/core'
 import { randomBytes } from 'node:crypto'
 import semver from 'semver'
 import { run } from '../exec.js'
+import { DOCKER_SETUP_TIMEOUT_S, dockerBound } from './timeouts.js'
 import { inspectBuilder, type BuilderInfo, type EngineInfo } from './engine.js'
 
 /** State key under which a builder the action created is remembered for the post step. */
@@ -74,19 +75,23 @@ export async function setupBuilder(
   )
   // remembered before it exists: a main step killed while creating it still has it removed
   core.saveState(BUILDER_STATE, name)
-  await run('docker', [
-    'buildx',
-    'create',
-    '--name',
-    name,
-    '--driver',
-    'docker-container',
-    '--driver-opt',
-    `image=${needs.buildkitImage}`,
-    '--driver-opt',
-    'network=host',
-    '--bootstrap'
-  ])
+  await run(
+    'docker',
+    [
+      'buildx',
+      'create',
+      '--name',
+      name,
+      '--driver',
+      'docker-container',
+      '--driver-opt',
+      `image=${needs.buildkitImage}`,
+      '--driver-opt',
+      'network=host',
+      '--bootstrap'
+    ],
+    { timeoutSeconds: dockerBound(DOCKER_SETUP_TIMEOUT_S) }
+  )
   const created = await inspectBuilder(name)
   core.info(`builder ${name}: BuildKit ${created.buildkitVersion || 'unknown'}`)
   return { ...created, created: true }

@@ -1,4 +1,5 @@
 import { run } from '../exec.js'
+import { DOCKER_CONTROL_TIMEOUT_S, DOCKER_SETUP_TIMEOUT_S, dockerBound } from './timeouts.js'
 
 /** What the engine and buildx are. */
 export interface EngineInfo {
@@ -24,6 +25,11 @@ export async function inspectEngine(): Promise<EngineInfo> {
     silent: true,
     allowFailure: true
   })
+  if (version.timedOut) {
+    throw new Error(
+      `no Docker engine answers: docker version got no answer from ${process.env['DOCKER_HOST'] || 'the default socket'} in ${dockerBound(DOCKER_CONTROL_TIMEOUT_S)} s and was stopped (the daemon stalls)`
+    )
+  }
   if (version.exitCode !== 0) {
     throw new Error(
       `no Docker engine answers: ${(version.stderr || version.stdout).trim().split('\n').pop()}`
@@ -31,6 +37,10 @@ export async function inspectEngine(): Promise<EngineInfo> {
   }
   const info = await run('docker', ['info', '--format', '{{json .DriverStatus}}'], { silent: true })
   const buildx = await run('docker', ['buildx', 'version'], { silent: true, allowFailure: true })
+  if (buildx.timedOut)
+    throw new Error(
+      `docker buildx version did not finish in ${dockerBound(DOCKER_CONTROL_TIMEOUT_S)} s and was stopped`
+    )
   if (buildx.exitCode !== 0) {
     throw new Error('docker buildx is not installed: the action needs the buildx plugin')
   }
@@ -71,6 +81,10 @@ export function parseBuilderInspect(text: string): BuilderInfo {
 export async function inspectBuilder(name?: string): Promise<BuilderInfo> {
   const args = ['buildx', 'inspect', '--bootstrap']
   if (name) args.push(name)
-  const res = await run('docker', args, { silent: true })
+  // --bootstrap may start the builder, pulling its image
+  const res = await run('docker', args, {
+    silent: true,
+    timeoutSeconds: dockerBound(DOCKER_SETUP_TIMEOUT_S)
+  })
   return parseBuilderInspect(res.stdout)
 }

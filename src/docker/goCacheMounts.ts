@@ -82,6 +82,8 @@ export async function restoreGoCacheMounts(
     runnerPlatform: string
     /** The builder may hold the mounts of an earlier run (a persistent, self-hosted one). */
     persistent: boolean
+    /** Seconds each throwaway build may take (build-timeout). */
+    timeoutSeconds: number
   }
 ): Promise<GoMountsRestore> {
   const dir = join(process.env['RUNNER_TEMP'] || tmpdir(), 'go-image-action', 'go-cache-mounts')
@@ -96,7 +98,10 @@ export async function restoreGoCacheMounts(
   core.saveState(GO_MOUNTS_STATE.key, keys.key)
   core.saveState(GO_MOUNTS_STATE.dir, dir)
   await rm(dir, { recursive: true, force: true })
-  if (opts.persistent && (await builderHolds(images, opts.builder)) === keys.key) {
+  if (
+    opts.persistent &&
+    (await builderHolds(images, opts.builder, opts.timeoutSeconds)) === keys.key
+  ) {
     const saved = await cache
       .restoreCache([dir], keys.key, [], { lookupOnly: true })
       .catch(() => undefined)
@@ -128,6 +133,7 @@ export async function restoreGoCacheMounts(
     if (mounts.length === 0) continue
     await throwaway(image, seedDockerfile({ ...plan, mounts }), ['--output', 'type=cacheonly'], {
       builder: opts.builder,
+      timeoutSeconds: opts.timeoutSeconds,
       context: dir,
       what: `filled ${mounts.map(m => m.target).join(', ')}`
     }).catch((e: Error) =>
@@ -141,7 +147,11 @@ export async function restoreGoCacheMounts(
  * The Actions cache key every carried mount of the builder notes (MOUNT_KEY_NOTE), or undefined
  * when one has none or they differ (a new builder, mounts filled otherwise or pruned).
  */
-async function builderHolds(images: PlannedImage[], builder: string): Promise<string | undefined> {
+async function builderHolds(
+  images: PlannedImage[],
+  builder: string,
+  timeoutSeconds: number
+): Promise<string | undefined> {
   const out = await mkdtemp(join(tmpdir(), 'gia-mounts-probe-'))
   const empty = await mkdtemp(join(tmpdir(), 'gia-mounts-'))
   try {
@@ -151,7 +161,7 @@ async function builderHolds(images: PlannedImage[], builder: string): Promise<st
         image,
         probeDockerfile(plan),
         [...runUnique(), '--output', `type=local,dest=${out}`],
-        { builder, context: empty, what: 'read the key the mounts hold' }
+        { builder, timeoutSeconds, context: empty, what: 'read the key the mounts hold' }
       )
       for (const m of plan.mounts) notes.add((await readFile(join(out, m.dir), 'utf8')).trim())
     }
@@ -177,7 +187,8 @@ function runUnique(): string[] {
 export async function extractGoCacheMounts(
   images: PlannedImage[],
   restored: GoMountsRestore,
-  builder: string
+  builder: string,
+  timeoutSeconds: number
 ): Promise<void> {
   const out = `${restored.dir}.new`
   await rm(out, { recursive: true, force: true })
@@ -190,7 +201,12 @@ export async function extractGoCacheMounts(
         image,
         extractDockerfile(plan),
         [...runUnique(), '--output', `type=local,dest=${out}`],
-        { builder, context, what: `copied out ${plan.mounts.map(m => m.target).join(', ')}` }
+        {
+          builder,
+          timeoutSeconds,
+          context,
+          what: `copied out ${plan.mounts.map(m => m.target).join(', ')}`
+        }
       )
     }
   } finally {
@@ -207,7 +223,7 @@ async function throwaway(
   image: PlannedImage,
   dockerfile: string,
   output: string[],
-  opts: { builder: string; context: string; what: string }
+  opts: { builder: string; timeoutSeconds: number; context: string; what: string }
 ): Promise<void> {
   const started = Date.now()
   const tmp = await mkdtemp(join(tmpdir(), 'gia-dance-'))
@@ -217,7 +233,11 @@ async function throwaway(
     const args = ['buildx', 'build', '--builder', opts.builder, '--file', file]
     for (const a of image.buildArgs) args.push('--build-arg', `${a.key}=${a.value}`)
     args.push('--provenance=false', ...output, opts.context)
-    await run('docker', args, { silent: true })
+    await run('docker', args, {
+      silent: true,
+      timeoutSeconds: opts.timeoutSeconds,
+      timeoutRaise: 'the build-timeout input'
+    })
     core.info(
       `Go cache mounts: ${opts.what} (for ${image.name}) in ${((Date.now() - started) / 1000).toFixed(1)} s`
     )

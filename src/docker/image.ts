@@ -1,6 +1,7 @@
 import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { run } from '../exec.js'
+import { DOCKER_SAVE_TIMEOUT_S, dockerBound } from './timeouts.js'
 import { tempDir } from '../tempDir.js'
 
 /** One platform's manifest in an image index. */
@@ -89,9 +90,6 @@ async function attestationsBySubject(
   return out
 }
 
-/** How long `docker save` of one image may take. */
-const SAVE_TIMEOUT_S = 900
-
 /**
  * `docker save` of an image into a fresh OCI layout directory (the tar is unpacked and removed).
  * By image ID (the index digest) where known, so a concurrent run that re-points a local tag
@@ -102,7 +100,7 @@ export async function saveLayout(ref: string): Promise<string> {
   try {
     await run('docker', ['save', '--output', join(dir, 'image.tar'), ref], {
       silent: true,
-      timeoutSeconds: SAVE_TIMEOUT_S
+      timeoutSeconds: dockerBound(DOCKER_SAVE_TIMEOUT_S)
     })
     await run('tar', ['-xf', join(dir, 'image.tar'), '-C', dir], { silent: true })
     await rm(join(dir, 'image.tar'))

@@ -17,6 +17,7 @@ import { RegistryClient, sha256 } from '../registry/client.js'
 import type { ImageResult, TagResult } from '../results.js'
 import type { BuiltImage } from './build.js'
 import { blobPath, isIndexType, layoutRoot, type Descriptor } from './image.js'
+import { limit } from '../limit.js'
 import { retryTransient } from './retry.js'
 
 /** A manifest (index or single image) as bytes, with its digest and media type. */
@@ -33,6 +34,9 @@ export interface ImageContent {
   children: ManifestBytes[]
   blobs: { digest: string; size: number; file: string }[]
 }
+
+/** How many blobs (or manifests) of one image are pushed at once. */
+const PUSH_PARALLEL = 4
 
 /** How many times a floating tag is checked again after a write before the run gives up. */
 const FLOAT_ROUNDS = 5
@@ -80,21 +84,27 @@ export async function layoutContent(layout: string, digest: string): Promise<Ima
 export async function pushByDigest(
   client: RegistryClient,
   repo: string,
-  content: ImageContent
+  content: ImageContent,
+  mountFrom: (digest: string) => string | undefined = () => undefined
 ): Promise<void> {
   const where = `${client.registry}/${repo}`
-  for (const b of content.blobs) {
-    await retryTransient(`upload of blob ${b.digest.slice(0, 19)} to ${where}`, async () => {
+  // several at once: each is a round trip or more, and the registry serves them side by side
+  await limit(content.blobs, PUSH_PARALLEL, b =>
+    retryTransient(`upload of blob ${b.digest.slice(0, 19)} to ${where}`, async () => {
       if (await client.blobExists(repo, b.digest)) return
+      const from = mountFrom(b.digest)
+      if (from && (await client.mountBlob(repo, b.digest, from))) return
       await client.uploadBlob(repo, b.digest, b.file, b.size)
     })
-  }
-  for (const m of [...content.children, content.root]) {
-    await retryTransient(`PUT manifest ${where}@${m.digest}`, async () => {
+  )
+  const put = (m: ManifestBytes): Promise<void> =>
+    retryTransient(`PUT manifest ${where}@${m.digest}`, async () => {
       const got = await client.putManifest(repo, m.digest, m.bytes, m.mediaType)
       if (got !== m.digest) throw new Error(`${where}: the registry stored ${got} for ${m.digest}`)
     })
-  }
+  // the platform manifests (their blobs are in), then the index that names them
+  await limit(content.children, PUSH_PARALLEL, put)
+  await put(content.root)
   const back = await retryTransient(`GET manifest ${where}@${content.root.digest}`, () =>
     client.getManifest(repo, content.root.digest)
   )
@@ -241,6 +251,19 @@ export function registryClients(timeoutMs: number): (registry: string) => Regist
   }
 }
 
+/**
+ * Where a blob of the image already is on `registry` (a written image's base layers): the
+ * repository to mount it from, instead of uploading it.
+ */
+function sameRegistry(b: BuiltImage, registry: string): (digest: string) => string | undefined {
+  return digest => {
+    const source = b.sources?.get(digest)
+    if (!source) return undefined
+    const where = parseImageName(source, 'base-image')
+    return where.registry === registry ? where.path : undefined
+  }
+}
+
 /** Where a push step stands, for the results of a failure. */
 interface Step {
   target: PublishTarget
@@ -283,7 +306,7 @@ export async function pushAll(
       for (const target of b.image.publish) {
         const { registry, path } = parseImageName(target.name, 'image')
         step = { r, at: { target } }
-        await pushByDigest(client(registry), path, content)
+        await pushByDigest(client(registry), path, content, sameRegistry(b, registry))
         core.info(`${target.name}@${b.digest}: pushed by digest and read back`)
         for (const tag of target.versionTags) {
           step = { r, at: { target, tag } }

@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import { readFile } from 'node:fs/promises'
 import { run } from '../exec.js'
+import { DOCKER_SETUP_TIMEOUT_S, dockerBound } from './timeouts.js'
 
 /** The binfmt image docker/setup-qemu-action's users pin (docker/github-builder pins this tag). */
 export const BINFMT_IMAGE = 'tonistiigi/binfmt:qemu-v10.2.3-68'
@@ -57,14 +58,11 @@ export async function setupQemu(
   const registered = [...new Set(missing)]
   if (registered.length > 0) {
     core.info(`registering QEMU emulators for ${registered.join(', ')} with ${BINFMT_IMAGE}`)
-    await run('docker', [
-      'run',
-      '--rm',
-      '--privileged',
-      BINFMT_IMAGE,
-      '--install',
-      registered.join(',')
-    ])
+    await run(
+      'docker',
+      ['run', '--rm', '--privileged', BINFMT_IMAGE, '--install', registered.join(',')],
+      { timeoutSeconds: dockerBound(DOCKER_SETUP_TIMEOUT_S) }
+    )
     for (const arch of registered) {
       if (!(await binfmtHandles(arch)))
         throw new Error(`qemu: the emulator for ${arch} is still not registered`)

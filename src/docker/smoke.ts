@@ -4,6 +4,7 @@ import { run, type ExecResult } from '../exec.js'
 import type { PlannedImage } from '../plan/plan.js'
 import type { SmokeResult } from '../results.js'
 import { smokeCommand } from './buildArgs.js'
+import { DOCKER_CONTROL_TIMEOUT_S, dockerBound } from './timeouts.js'
 
 /** State key of the smoke tests' network, for the post step to remove if the main step could not. */
 export const SMOKE_NETWORK_STATE = 'smokeNetwork'
@@ -53,6 +54,8 @@ export async function smokeTest(
   const container: Promise<ExecResult> = run('docker', args, {
     silent: true,
     allowFailure: true,
+    // the test decides at its timeout and removes the container; this bounds a daemon that stalls
+    timeoutSeconds: smoke.timeoutSeconds + dockerBound(DOCKER_CONTROL_TIMEOUT_S),
     onOutput: chunk => {
       output += chunk
       if (textFound()) decide({ ok: true })

@@ -15,7 +15,10 @@ import {
   DEFAULT_LDFLAGS,
   DEFAULT_USER,
   generatedDockerfile,
-  renderLdflags
+  imageWriter,
+  renderLdflags,
+  type GeneratedDockerfileOptions,
+  type ImageWriter
 } from './runnerBuild.js'
 
 /**
@@ -124,6 +127,15 @@ export interface RunnerBuild {
   copyInto?: string
   /** The Dockerfile the action writes at `dockerfile` (inside outDir), when the image has none. */
   generatedDockerfile?: string
+  /** What that Dockerfile holds (base, binary, labels, ports, user, command). */
+  generated?: GeneratedDockerfileOptions
+  /**
+   * Who makes the image: `action`, the action writes it itself (base from the registry plus one
+   * layer with the binary, src/image/); `buildkit`, `docker buildx build` of the Dockerfile.
+   */
+  writer: ImageWriter
+  /** Why the writer is what it is, for the plan. */
+  writerNote: string
   /** Files of the module copied into the image (generated Dockerfile only). */
   files: FileCopy[]
   /** Where they are staged (absolute), the build's named context `gia-files`. */
@@ -183,6 +195,8 @@ export interface Plan {
   attestations: AttestationPlan
   /** The BuildKit image of a docker-container builder the action creates. */
   buildkitImage: string
+  /** Seconds one `docker buildx build` may take (`build-timeout`). */
+  buildTimeoutSeconds: number
 }
 
 /** Supply-chain attestations (each adds an `unknown/unknown` entry per platform to the index). */
@@ -426,6 +440,7 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
     )
   }
 
+  const attestations = attestationPlan(inputs, ctx)
   const tagValues = {
     version: metadata.version,
     tag: metadata.tag,
@@ -502,24 +517,32 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
             `${img.origin}.files[${i}]: ${f.src} does not exist in the module ${goDir}`
           )
       }
+      const generatedOptions: GeneratedDockerfileOptions | undefined = generated
+        ? {
+            baseImage: img.baseImage ?? DEFAULT_BASE_IMAGE,
+            binary: img.binary as string,
+            labels,
+            expose: img.expose ?? [],
+            user: img.user ?? DEFAULT_USER,
+            cmd: img.cmd ?? [],
+            files: files.length > 0
+          }
+        : undefined
+      const writer = imageWriter({
+        generated: generatedOptions,
+        mode: inputs.mode,
+        attestations
+      })
       runnerBuild = {
         main: img.main,
+        ...writer,
+        generated: generatedOptions,
         binary: img.binary as string,
         goDir,
         ldflags: renderLdflags(img.ldflags ?? DEFAULT_LDFLAGS, metadata, `${img.origin}.ldflags`),
         outDir: paths.outDir as string,
         copyInto: img.context === undefined ? undefined : context,
-        generatedDockerfile: generated
-          ? generatedDockerfile({
-              baseImage: img.baseImage ?? DEFAULT_BASE_IMAGE,
-              binary: img.binary as string,
-              labels,
-              expose: img.expose ?? [],
-              user: img.user ?? DEFAULT_USER,
-              cmd: img.cmd ?? [],
-              files: files.length > 0
-            })
-          : undefined,
+        generatedDockerfile: generatedOptions && generatedDockerfile(generatedOptions),
         files,
         // the action's own directory, beside the binaries; the post step removes it
         filesDir: files.length > 0 ? path.join(actionDir, 'files', cacheScope(name)) : undefined
@@ -703,8 +726,9 @@ export function buildPlan(inputs: Inputs, ctx: GitHubContext, opts: PlanOptions)
     goModules,
     actionDir,
     sourceDateEpoch: Math.floor(Date.parse(metadata.date) / 1000),
-    attestations: attestationPlan(inputs, ctx),
-    buildkitImage: inputs.buildkitImage
+    attestations,
+    buildkitImage: inputs.buildkitImage,
+    buildTimeoutSeconds: inputs.buildTimeout
   }
 }
 

@@ -44,6 +44,7 @@ export function renderPlanText(plan: Plan): string {
           'dockerfile',
           `${img.dockerfile} (context ${img.context}${img.target ? `, target ${img.target}` : ''})`
         ],
+        ...(img.runnerBuild ? [['image', img.runnerBuild.writerNote] as Row] : []),
         ['platforms', img.platforms.join(', ')],
         ['tags', img.tags],
         ['build args', img.buildArgs.map(a => `${a.key}=${a.value}`)],

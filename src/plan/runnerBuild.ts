@@ -83,3 +83,34 @@ export function generatedDockerfile(o: GeneratedDockerfileOptions): string {
   ]
   return lines.join('\n') + '\n'
 }
+
+/** Who makes a runner build's image: the action itself, or BuildKit from a Dockerfile. */
+export type ImageWriter = 'action' | 'buildkit'
+
+/**
+ * Whether the action writes a runner build's image itself (base from the registry plus one layer
+ * with the binary, as ko does) or BuildKit builds its Dockerfile, and why: the action writes only
+ * what a generated Dockerfile without `files` gives, with no attestation or a minimal provenance.
+ */
+export function imageWriter(o: {
+  generated?: GeneratedDockerfileOptions
+  mode: string
+  attestations: { provenance: string; sbomScanner?: string }
+}): { writer: ImageWriter; writerNote: string } {
+  const buildkit = (why: string): { writer: ImageWriter; writerNote: string } => ({
+    writer: 'buildkit',
+    writerNote: `BuildKit (${why})`
+  })
+  if (!o.generated) return buildkit("the image's own Dockerfile")
+  if (o.generated.files) return buildkit('files: are copied into the image by BuildKit')
+  if (o.mode !== 'all') return buildkit(`mode: ${o.mode}`)
+  if (o.attestations.sbomScanner) return buildkit('sbom: the scanner runs in BuildKit')
+  if (o.attestations.provenance === 'max') return buildkit("provenance: max is BuildKit's")
+  return {
+    writer: 'action',
+    writerNote:
+      'written by the action: the base from its registry, one layer with the binary' +
+      (o.attestations.provenance === 'min' ? ', a minimal provenance' : '') +
+      ' (BuildKit on the classic image store)'
+  }
+}

@@ -118,6 +118,29 @@ export class RegistryClient {
     if (res.status !== 201) throw this.failure(what, res)
   }
 
+  /**
+   * Mounts a blob from another repository of the same registry (no bytes sent). Resolves true
+   * when the registry mounted it, false when it opened an upload instead (it does not hold the
+   * blob there, or does not mount): the caller then uploads.
+   */
+  async mountBlob(repo: string, digest: string, from: string): Promise<boolean> {
+    const what = `mount of blob ${digest.slice(0, 19)} from ${from} to ${this.registry}/${repo}`
+    const query = `mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`
+    const res = await this.send('POST', `/v2/${repo}/blobs/uploads/?${query}`, repo, what)
+    if (res.status === 201) return true
+    if (res.status === 202) return false
+    throw this.failure(what, res)
+  }
+
+  /** A blob's bytes, checked against its digest. */
+  async getBlob(repo: string, digest: string): Promise<Buffer> {
+    const what = `GET blob ${digest.slice(0, 19)} of ${this.registry}/${repo}`
+    const res = await this.send('GET', `/v2/${repo}/blobs/${digest}`, repo, what)
+    if (res.status !== 200) throw this.failure(what, res)
+    if (sha256(res.body) !== digest) throw new Error(`${what}: the bytes do not match the digest`)
+    return res.body
+  }
+
   /** PUT of a manifest under a digest or a tag; returns the digest the registry computed. */
   async putManifest(repo: string, ref: string, bytes: Buffer, mediaType: string): Promise<string> {
     const what = `PUT manifest ${this.registry}/${repo}${ref.startsWith('sha256:') ? '@' : ':'}${ref}`

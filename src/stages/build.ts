@@ -1,11 +1,16 @@
 import * as core from '@actions/core'
 import semver from 'semver'
-import { buildImage, readLoaded, type BuildOptions } from '../docker/build.js'
+import { join } from 'node:path'
+import { buildImage, readLoaded, type BuildOptions, type BuiltImage } from '../docker/build.js'
+import type { EngineInfo } from '../docker/engine.js'
+import { registryClients } from '../docker/push.js'
+import { writeRunnerImage, type RunnerImageOptions } from '../image/runnerImage.js'
+import type { PlannedImage } from '../plan/plan.js'
 import { classicBuilt, loadPlatforms, runToken } from '../docker/classic.js'
 import { buildCacheUnavailableReason, buildxCacheVersion } from '../cacheService.js'
 import { addBuilt } from './built.js'
 import { removeContextFiles } from './go.js'
-import { needs, type Stage } from './stage.js'
+import { needs, type Stage, type StageContext } from './stage.js'
 import { smokes } from './smoke.js'
 
 /**
@@ -20,34 +25,15 @@ export const buildStage: Stage = {
   applies: () => true,
   async run(ctx) {
     const engine = needs(ctx.engine, 'Engine')
-    const builder = needs(ctx.builder, 'Builder')
-    const cache = {
-      gha: ctx.plan.cache && buildCacheUsable(builder.buildkitVersion, engine.buildxVersion)
-    }
-    const opts: BuildOptions = {
-      builder: builder.name,
-      cache,
-      workspace: ctx.github.workspace,
-      sourceDateEpoch: ctx.plan.sourceDateEpoch,
-      attestations: ctx.plan.attestations,
-      // a platform job's manifests go into the merge's OCI index, which carries annotations
-      ociMediaTypes: ctx.plan.mode === 'platform'
-    }
     const classic = engine.containerdStore ? undefined : runToken()
     ctx.classicToken = classic
+    // decided once (the cache check warns), and only when BuildKit builds something
+    let opts: BuildOptions | undefined
     try {
       for (const image of ctx.plan.images) {
-        // the classic store's export reads the context too: done before the context files go
-        const read = classic
-          ? Promise.resolve(
-              await classicBuilt(
-                image,
-                await loadPlatforms(image, opts, classic),
-                opts,
-                ctx.plan.push
-              )
-            )
-          : readLoaded(await buildImage(image, opts), ctx.plan.push)
+        const { read } = writtenByAction(image, engine)
+          ? await writeRunnerImage(image, runnerImageOptions(ctx))
+          : await buildkitRead(image, (opts ??= buildOptions(ctx)), classic, ctx.plan.push)
         // awaited later; a later build's failure must not leave it an unhandled rejection
         read.catch(() => undefined)
         ctx.reads.push(read)
@@ -58,6 +44,66 @@ export const buildStage: Stage = {
     }
     if (!smokes(ctx.plan)) addBuilt(ctx, await Promise.all(ctx.reads))
   }
+}
+
+/**
+ * Whether the action writes the image itself: the plan says so for a runner build, and the
+ * engine has the containerd store (the classic store holds one platform per tag: BuildKit).
+ */
+export function writtenByAction(image: PlannedImage, engine: EngineInfo): boolean {
+  return image.runnerBuild?.writer === 'action' && engine.containerdStore
+}
+
+/** What the action's own image writer needs from the run. */
+function runnerImageOptions(ctx: StageContext): RunnerImageOptions {
+  return {
+    // a self-hosted runner keeps its tool cache: base blobs are fetched once per digest
+    cacheDir: join(process.env['RUNNER_TOOL_CACHE'] || ctx.plan.actionDir, 'go-image-action-blobs'),
+    client: registryClients(ctx.inputs.registryTimeout * 1000),
+    sourceDateEpoch: ctx.plan.sourceDateEpoch,
+    attestations: ctx.plan.attestations,
+    source: ctx.github.repository ? `${ctx.github.serverUrl}/${ctx.github.repository}` : '',
+    commit: ctx.plan.metadata.commit,
+    keep: ctx.plan.push
+  }
+}
+
+/** What every BuildKit build of the run shares. */
+function buildOptions(ctx: StageContext): BuildOptions {
+  const engine = needs(ctx.engine, 'Engine')
+  const builder = needs(ctx.builder, 'Builder')
+  return {
+    builder: builder.name,
+    cache: {
+      gha: ctx.plan.cache && buildCacheUsable(builder.buildkitVersion, engine.buildxVersion)
+    },
+    workspace: ctx.github.workspace,
+    sourceDateEpoch: ctx.plan.sourceDateEpoch,
+    attestations: ctx.plan.attestations,
+    // a platform job's manifests go into the merge's OCI index, which carries annotations
+    ociMediaTypes: ctx.plan.mode === 'platform',
+    timeoutSeconds: ctx.plan.buildTimeoutSeconds
+  }
+}
+
+/**
+ * `docker buildx build` of one image; resolves, once it is loaded, to the read-back of the loaded
+ * image. On the classic store the export that is pushed is read and checked at once.
+ */
+async function buildkitRead(
+  image: PlannedImage,
+  opts: BuildOptions,
+  classic: string | undefined,
+  keep: boolean
+): Promise<{ read: Promise<BuiltImage> }> {
+  // the classic store's export reads the context too: done before the context files go
+  if (classic)
+    return {
+      read: Promise.resolve(
+        await classicBuilt(image, await loadPlatforms(image, opts, classic), opts, keep)
+      )
+    }
+  return { read: readLoaded(await buildImage(image, opts), keep) }
 }
 
 /**

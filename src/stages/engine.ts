@@ -35,7 +35,11 @@ export const qemuStage: Stage = {
 /** Picks or creates the buildx builder. */
 export const builderStage: Stage = {
   name: 'Builder',
-  applies: () => true,
+  // BuildKit builds the Dockerfiles, and runner builds on the classic image store
+  applies: (plan, ctx) =>
+    plan.images.some(i => i.runnerBuild?.writer !== 'action') ||
+    ctx.engine?.containerdStore === false ||
+    'every image is written by the action (runner builds)',
   async run(ctx) {
     const plan = ctx.plan
     const b = await setupBuilder(needs(ctx.engine, 'Engine'), ctx.github.runId, {

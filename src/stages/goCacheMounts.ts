@@ -24,7 +24,8 @@ export const goCacheMountsStage: Stage = {
       // a GitHub-hosted runner, or a builder this run created, starts with no mounts
       persistent: process.env['RUNNER_ENVIRONMENT'] !== 'github-hosted' && !builder.created,
       workspace: ctx.github.workspace,
-      runnerPlatform: ctx.plan.runnerPlatform
+      runnerPlatform: ctx.plan.runnerPlatform,
+      timeoutSeconds: ctx.plan.buildTimeoutSeconds
     })
     ctx.goMounts = restored
     if (restored.unavailable) return { status: 'unavailable', note: restored.unavailable }
@@ -44,6 +45,7 @@ export const goCacheMountsOutStage: Stage = {
     extractGoCacheMounts(
       mountImages(ctx.plan),
       needs(ctx.goMounts, 'Go cache mounts'),
-      needs(ctx.builder, 'Builder').name
+      needs(ctx.builder, 'Builder').name,
+      ctx.plan.buildTimeoutSeconds
     )
 }

@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
 import { createSmokeNetwork, removeSmokeNetwork, smokeTest } from '../docker/smoke.js'
+import { printFenced } from '../util/fence.js'
 import { oneLine } from '../util/text.js'
 import { platformTag } from '../docker/classic.js'
 import { limit } from '../limit.js'
@@ -73,8 +74,8 @@ function record(ctx: StageContext, outcomes: SmokeResult[][]): string[] {
       const pr = r.platforms.find(p => p.platform === platform)
       if (pr) pr.smoke = res
       if (res.ok) {
-        // the image's output is data: one line of it, escaped
-        core.info(oneLine(`ok   ${image.name} ${platform}: ${res.output.split('\n')[0]}`))
+        // the image's output is data: one line of it, escaped, fenced as repository code's output
+        printFenced(oneLine(`ok   ${image.name} ${platform}: ${res.output.split('\n')[0]}`))
       } else {
         const msg = `smoke test of ${image.name} on ${platform} failed: \`${res.command}\` printed:\n${res.output}\nexpected ${expectation(image.smoke)}`
         core.error(msg, { title: `smoke test ${platform}` })

@@ -256,6 +256,38 @@ describe('@actions/cache v2 against the local service', () => {
     expect(server.stats().v2).toMatchObject({ lookups: 1, misses: 1, exactHits: 0, prefixHits: 0 })
   })
 
+  test('statsFor: two clients on v2 are counted apart by their keys; lookups by the primary key', async () => {
+    const { dataDir } = workspace()
+    useServer(server, 'v2')
+    // the action's Go cache and, say, BuildKit's blobs: same protocol, other key prefixes
+    const go = uniq('go-image-action-go')
+    const bk = uniq('buildkit-blob')
+    writeFiles(dataDir, { 'a.txt': 'go' })
+    expect(await cache.saveCache([dataDir], `${go}1`)).toBeGreaterThan(0)
+    expect(await cache.restoreCache([dataDir], `${go}1`)).toBe(`${go}1`)
+    // a miss on bk's primary key that a restore key of the other prefix would not match either
+    expect(await cache.restoreCache([dataDir], `${bk}1`, [`${go}zzz`])).toBeUndefined()
+    writeFiles(dataDir, { 'b.txt': 'bk' })
+    expect(await cache.saveCache([dataDir], `${bk}2`)).toBeGreaterThan(0)
+    // a prefix hit counts for the key asked for (bk), not for the entry found
+    expect(await cache.restoreCache([dataDir], `${bk}9`, [bk])).toBe(`${bk}2`)
+
+    const g = server.statsFor(go).v2
+    const b = server.statsFor(bk).v2
+    expect(g).toMatchObject({ lookups: 1, exactHits: 1, misses: 0, reserves: 1, commits: 1 })
+    expect(g).toMatchObject({ downloads: 1, singleShotUploads: 1 })
+    expect(b).toMatchObject({ lookups: 2, misses: 1, prefixHits: 1, reserves: 1, commits: 1 })
+    expect(b).toMatchObject({ downloads: 1, singleShotUploads: 1 })
+    expect(server.statsFor(go).v1.lookups + server.statsFor(bk).v1.lookups).toBe(0)
+    // the two add up to the protocol's counts (nothing else ran since the reset)
+    const all = server.stats().v2
+    for (const f of ['lookups', 'reserves', 'commits', 'downloads', 'bytesUploaded'] as const)
+      expect(g[f] + b[f]).toBe(all[f])
+    expect(server.statsFor(go).total).toEqual(g)
+    server.resetStats()
+    expect(server.statsFor(go).total.lookups + server.statsFor(bk).total.commits).toBe(0)
+  })
+
   test('restore keys: prefix match picks the newest entry, exact beats prefix, keys in order', async () => {
     const { dataDir } = workspace()
     useServer(server, 'v2')

@@ -128,6 +128,14 @@ export interface CacheStats {
   total: ProtocolStats
 }
 
+/** The counts of the requests for the keys that start with one prefix (see CacheServer.statsFor). */
+export interface KeyStats {
+  v1: ProtocolStats
+  v2: ProtocolStats
+  /** v1 + v2. */
+  total: ProtocolStats
+}
+
 export interface TokenOptions {
   scopes?: TokenScope[]
   ttlSeconds?: number
@@ -147,6 +155,14 @@ export interface CacheServer {
   resultsUrl: string
   stop(): Promise<void>
   stats(): CacheStats
+  /**
+   * The counts of the requests for keys starting with one of `prefixes` since the last
+   * resetStats: one client's traffic, told apart by its keys (`go-image-action-` for the
+   * action's @actions/cache entries; `buildkit-blob-` and `index-` for BuildKit's gha cache). A
+   * lookup counts for its primary key; requests rejected before their key is read
+   * (unauthorized) count for no key.
+   */
+  statsFor(...prefixes: string[]): KeyStats
   resetStats(): void
   entries(): EntryInfo[]
   /** Mints an HS256 JWT shaped like the runner's ACTIONS_RUNTIME_TOKEN. */
@@ -428,6 +444,18 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
     v1: emptyProtocolStats(),
     v2: emptyProtocolStats()
   }
+  // the same counts per cache key (a lookup counts for its primary key), so that a test can
+  // tell clients apart by their keys' prefix: @actions/cache and BuildKit both speak v2
+  let perKey = new Map<string, Record<Proto, ProtocolStats>>()
+
+  /** Adds `n` to one counter of a protocol, and of `key` when the request names one. */
+  function bump(proto: Proto, key: string | undefined, field: keyof ProtocolStats, n = 1): void {
+    counters[proto][field] += n
+    if (key === undefined) return
+    let k = perKey.get(key)
+    if (!k) perKey.set(key, (k = { v1: emptyProtocolStats(), v2: emptyProtocolStats() }))
+    k[proto][field] += n
+  }
 
   const dataPath = (e: StoredEntry): string =>
     e.committed ? path.join(blobsDir, String(e.id)) : path.join(uploadsDir, `${e.id}.data`)
@@ -581,11 +609,8 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
   }
 
   function recordLookup(proto: Proto, keys: string[], hit: StoredEntry | undefined): void {
-    const c = counters[proto]
-    c.lookups++
-    if (!hit) c.misses++
-    else if (hit.key === keys[0]) c.exactHits++
-    else c.prefixHits++
+    bump(proto, keys[0], 'lookups')
+    bump(proto, keys[0], !hit ? 'misses' : hit.key === keys[0] ? 'exactHits' : 'prefixHits')
   }
 
   function reserve(proto: Proto, key: string, version: string, writeScope: string): StoredEntry {
@@ -593,7 +618,7 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
       e => e.key === key && e.version === version && e.scope === writeScope
     )
     if (dup) {
-      counters[proto].conflicts++
+      bump(proto, key, 'conflicts')
       throw new HttpError(409, 'already_exists', 'exists')
     }
     const e: StoredEntry = {
@@ -614,7 +639,7 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
     state.entries.push(e)
     byBlobName.set(e.blobName, e)
     byId.set(e.id, e)
-    counters[proto].reserves++
+    bump(proto, key, 'reserves')
     persist()
     return e
   }
@@ -629,7 +654,7 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
     e.size = size
     e.committedAt = new Date().toISOString()
     e.ranges = []
-    counters[proto].commits++
+    bump(proto, e.key, 'commits')
     persist()
   }
 
@@ -638,13 +663,14 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
     file: string,
     flags: string,
     start: number,
-    proto: Proto
+    proto: Proto,
+    key: string
   ): Promise<number> {
     const c = counter()
     try {
       await pipeline(req, c, fs.createWriteStream(file, { flags, start }))
     } finally {
-      counters[proto].bytesUploaded += c.bytes
+      bump(proto, key, 'bytesUploaded', c.bytes)
     }
     return c.bytes
   }
@@ -866,7 +892,7 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
         await fsp.mkdir(blocksDir(e), { recursive: true })
         const file = path.join(blocksDir(e), raw.toString('hex'))
         const tmp = `${file}.${crypto.randomBytes(4).toString('hex')}.tmp`
-        const n = await receiveInto(req, tmp, 'w', 0, proto)
+        const n = await receiveInto(req, tmp, 'w', 0, proto, e.key)
         const declared = req.headers['content-length']
         if (declared !== undefined && Number(declared) !== n) {
           await fsp.rm(tmp, { force: true })
@@ -877,7 +903,7 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
           )
         }
         await fsp.rename(tmp, file)
-        counters[proto].blocksStaged++
+        bump(proto, e.key, 'blocksStaged')
         res.writeHead(201, {
           ...azureHeaders(null),
           'x-ms-request-server-encrypted': 'true',
@@ -917,7 +943,7 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
         await fsp.rm(blocksDir(e), { recursive: true, force: true })
         e.uploadedSize = (await fsp.stat(out)).size
         e.etag = `"0x${crypto.randomBytes(8).toString('hex').toUpperCase()}"`
-        counters[proto].blockLists++
+        bump(proto, e.key, 'blockLists')
         persist()
         res.writeHead(201, {
           ...azureHeaders(e),
@@ -938,7 +964,7 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
       }
       const out = path.join(uploadsDir, `${e.id}.data`)
       const tmp = `${out}.${crypto.randomBytes(4).toString('hex')}.tmp`
-      const n = await receiveInto(req, tmp, 'w', 0, proto)
+      const n = await receiveInto(req, tmp, 'w', 0, proto, e.key)
       const declared = req.headers['content-length']
       if (declared !== undefined && Number(declared) !== n) {
         await fsp.rm(tmp, { force: true })
@@ -947,7 +973,7 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
       await fsp.rename(tmp, out)
       e.uploadedSize = n
       e.etag = `"0x${crypto.randomBytes(8).toString('hex').toUpperCase()}"`
-      counters[proto].singleShotUploads++
+      bump(proto, e.key, 'singleShotUploads')
       persist()
       res.writeHead(201, {
         ...azureHeaders(e),
@@ -1000,14 +1026,14 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
     if (range) headers['Content-Range'] = `bytes ${start}-${end}/${size}`
     res.writeHead(range ? 206 : 200, headers)
     if (req.method === 'HEAD') return void res.end()
-    counters[proto].downloads++
-    if (range) counters[proto].rangeDownloads++
+    bump(proto, e.key, 'downloads')
+    if (range) bump(proto, e.key, 'rangeDownloads')
     if (length === 0) return void res.end()
     const c = counter()
     try {
       await pipeline(fs.createReadStream(dataPath(e), { start, end }), c, res)
     } finally {
-      counters[proto].bytesDownloaded += c.bytes
+      bump(proto, e.key, 'bytesDownloaded', c.bytes)
     }
   }
 
@@ -1146,7 +1172,7 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
           if (end < start || end >= maxEntryBytes)
             throw apiError(400, 'ArgumentException', 'Content-Range is invalid')
           const file = path.join(uploadsDir, `${e.id}.data`)
-          const n = await receiveInto(req, file, 'r+', start, 'v1')
+          const n = await receiveInto(req, file, 'r+', start, 'v1', e.key)
           if (n !== end - start + 1) {
             throw apiError(
               400,
@@ -1155,7 +1181,7 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
             )
           }
           e.ranges = mergeRange(e.ranges, start, end)
-          counters.v1.chunks++
+          bump('v1', e.key, 'chunks')
           persist()
           return send(204)
         }
@@ -1217,6 +1243,19 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
       v2: { ...counters.v2 },
       total
     }
+  }
+
+  function statsFor(...prefixes: string[]): KeyStats {
+    const out = { v1: emptyProtocolStats(), v2: emptyProtocolStats(), total: emptyProtocolStats() }
+    for (const [key, k] of perKey) {
+      if (!prefixes.some(p => key.startsWith(p))) continue
+      for (const f of Object.keys(out.total) as Array<keyof ProtocolStats>) {
+        out.v1[f] += k.v1[f]
+        out.v2[f] += k.v2[f]
+        out.total[f] += k.v1[f] + k.v2[f]
+      }
+    }
+    return out
   }
 
   function toInfo(e: StoredEntry): EntryInfo {
@@ -1316,8 +1355,10 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
       return stopped
     },
     stats: snapshot,
+    statsFor,
     resetStats(): void {
       counters = { v1: emptyProtocolStats(), v2: emptyProtocolStats() }
+      perKey = new Map()
     },
     entries: () => state.entries.map(toInfo),
     token: mintToken,

@@ -16,6 +16,8 @@ export interface SecondDaemon {
   host: string
   /** Stops it and removes its bridge and files. */
   stop(): Promise<void>
+  /** Its process id. */
+  pid: number
 }
 
 /** The bench's dockerd (scripts/bench-up.sh unpacks it under GIA_BENCH_PREFIX). */
@@ -34,11 +36,44 @@ function answers(host: string): boolean {
   }
 }
 
+/** What a second daemon's containers may reach beyond the host. */
+export interface DockerdOptions {
+  /**
+   * Masquerade its bridge's traffic to the outside (one rule for its subnet, and forwarding to
+   * and from its bridge only, removed by `stop`): its builds' `RUN` steps reach the Go module
+   * proxy like the bench's own. Off by default: the daemon touches no iptables rule.
+   */
+  nat?: boolean
+  /** Its containers' cgroup parent (`--cgroup-parent`), to account their CPU apart. */
+  cgroupParent?: string
+}
+
+/** The iptables rules that let a bridge's containers reach the outside, and no one else's. */
+function natRules(bridge: string, subnet: string): string[][] {
+  return [
+    ['-t', 'nat', 'POSTROUTING', '-s', `${subnet}.0/24`, '!', '-o', bridge, '-j', 'MASQUERADE'],
+    ['-t', 'filter', 'FORWARD', '-i', bridge, '-j', 'ACCEPT'],
+    [
+      ...['-t', 'filter', 'FORWARD', '-o', bridge],
+      ...['-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT']
+    ]
+  ]
+}
+
+function iptables(action: '-I' | '-D', rule: string[]): void {
+  // rule = [-t, table, chain, ...match]
+  execFileSync('iptables', [rule[0], rule[1], action, ...rule.slice(2)], { stdio: 'pipe' })
+}
+
 /**
  * Starts a daemon with the containerd image store or the classic one; resolves when it answers.
  * @param name a short word for its files, bridge and containerd namespaces
  */
-export async function startDockerd(name: string, containerdStore: boolean): Promise<SecondDaemon> {
+export async function startDockerd(
+  name: string,
+  containerdStore: boolean,
+  options: DockerdOptions = {}
+): Promise<SecondDaemon> {
   const dir = mkdtempSync(join(tmpdir(), `gia-e2e-${name}-`))
   const host = `unix://${join(dir, 'docker.sock')}`
   const id = randomBytes(3).toString('hex')
@@ -55,6 +90,8 @@ export async function startDockerd(name: string, containerdStore: boolean): Prom
   execFileSync('ip', ['link', 'add', bridge, 'type', 'bridge'])
   execFileSync('ip', ['addr', 'add', `${subnet}.1/24`, 'dev', bridge])
   execFileSync('ip', ['link', 'set', bridge, 'up'])
+  const rules = options.nat ? natRules(bridge, subnet) : []
+  for (const rule of rules) iptables('-I', rule)
   const dockerd: ChildProcess = spawn(
     bin,
     [
@@ -65,7 +102,8 @@ export async function startDockerd(name: string, containerdStore: boolean): Prom
       ...['--containerd-namespace', namespace],
       ...['--containerd-plugins-namespace', `${namespace}-plugins`],
       // its own bridge and no iptables rules: the bench's network stays as it is
-      ...['--bridge', bridge, '--iptables=false', '--ip6tables=false']
+      ...['--bridge', bridge, '--iptables=false', '--ip6tables=false'],
+      ...(options.cgroupParent ? ['--cgroup-parent', options.cgroupParent] : [])
     ],
     {
       stdio: ['ignore', 'ignore', 'ignore'],
@@ -83,6 +121,7 @@ export async function startDockerd(name: string, containerdStore: boolean): Prom
       await exited
     }
     execFileSync('ip', ['link', 'del', bridge], { stdio: 'pipe' })
+    for (const rule of rules) iptables('-D', rule)
     // what the daemon left mounted under its roots (its network namespace handle), innermost
     // first: with containers it had run, they outlive it and rmSync fails on them
     const mounts = readFileSync('/proc/self/mounts', 'utf8')
@@ -101,5 +140,5 @@ export async function startDockerd(name: string, containerdStore: boolean): Prom
     }
     await new Promise(r => setTimeout(r, 500))
   }
-  return { host, stop }
+  return { host, stop, pid: dockerd.pid as number }
 }

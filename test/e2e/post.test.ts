@@ -4,27 +4,48 @@
  * build whose RUN step sleeps; once BuildKit runs that step, the main step's whole process group
  * gets SIGKILL, as a cancelled job's runner does in the end. Then the post step runs with the
  * state the main step left, and must succeed, log out of the registry in that docker config,
- * remove the run's temporary directory, and remove a builder named in its state, while leaving
- * the builder it found (the engine's default) alone.
+ * remove the run's temporary directory, and remove the builder the action created, with its
+ * container and state volume, while leaving the engine's default builder alone.
+ *
+ * The action creates that builder itself: the docker config holds today's buildx, and the job
+ * has a cache service that speaks v2 (the local one), which the engine's own BuildKit (Docker
+ * 26.1) cannot; so the main step creates a docker-container builder from `buildkit-image` (the
+ * bench's local BuildKit, whose image also serves as the build's base: it has a shell).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
-import { randomBytes } from 'node:crypto'
 import { release } from '../fixtures/events.js'
 import { runAction, type ActionRun } from '../harness/runner.js'
-import { authRegistry, requireBench, uniqueRepo } from './bench.js'
+import { startCacheServer, type CacheServer } from '../cache-server/server.js'
+import { authRegistry, currentTools, requireBench, uniqueRepo } from './bench.js'
 
 const MINUTES = 60_000
 
 let run: ActionRun
 const dockerConfig = mkdtempSync(join(tmpdir(), 'gia-post-docker-'))
-const builder = `gia-e2e-post-${randomBytes(3).toString('hex')}`
 let host = ''
+let server: CacheServer
+/** The builder the main step created (its name, from the state it saved). */
+let builder = ''
 /** What the main step had left when it was killed. */
-const atKill: { auths: string[]; tempDirs: string[] } = { auths: [], tempDirs: [] }
+const atKill: { auths: string[]; tempDirs: string[]; builders: string[]; containers: string[] } = {
+  auths: [],
+  tempDirs: [],
+  builders: [],
+  containers: []
+}
 const runnerTemp = mkdtempSync(join(tmpdir(), 'gia-post-runner-temp-'))
 
 /** docker with the test's docker config. */
@@ -41,17 +62,34 @@ function auths(): string[] {
   return existsSync(file) ? Object.keys(JSON.parse(readFileSync(file, 'utf8')).auths ?? {}) : []
 }
 
+/** The action's builders (go-image-action-*) in the test's docker config. */
+function builders(): string[] {
+  const dir = join(dockerConfig, 'buildx', 'instances')
+  return existsSync(dir) ? readdirSync(dir).filter(n => n.startsWith('go-image-action-')) : []
+}
+
+/** Containers and volumes of a docker-container builder (`buildx_buildkit_<name>0[_state]`). */
+function builderParts(name: string): string[] {
+  const filter = `name=buildx_buildkit_${name}`
+  return [
+    ...docker(['ps', '-aq', '--filter', filter]).split('\n'),
+    ...docker(['volume', 'ls', '-q', '--filter', filter]).split('\n')
+  ].filter(Boolean)
+}
+
 beforeAll(async () => {
   requireBench()
   const auth = authRegistry()
   host = auth.host
-  // a builder the post step is told (through its state) the action created: not bootstrapped,
-  // so it needs no image
-  docker(['buildx', 'create', '--name', builder, '--driver', 'docker-container'])
+  const tools = currentTools()
+  mkdirSync(join(dockerConfig, 'cli-plugins'))
+  symlinkSync(tools.buildx, join(dockerConfig, 'cli-plugins', 'docker-buildx'))
+  writeFileSync(join(dockerConfig, 'config.json'), '{}\n')
+  server = await startCacheServer({ dir: mkdtempSync(join(tmpdir(), 'gia-post-cache-')) })
   const ws = mkdtempSync(join(tmpdir(), 'gia-post-ws-'))
   writeFileSync(
     join(ws, 'Dockerfile'),
-    'FROM 127.0.0.1:5000/mirror/golang:1.26\nRUN echo go-image-action-post-test && sleep 90\n'
+    `FROM ${tools.buildkitImage}\nRUN echo go-image-action-post-test && sleep 90\n`
   )
   const fx = release('v1.0.0')
   run = await runAction({
@@ -61,17 +99,17 @@ beforeAll(async () => {
       image: `${auth.host}/${uniqueRepo('post')}/slow`,
       platforms: 'linux/amd64',
       'go-gate': 'false',
-      cache: 'false',
       push: 'false',
       'smoke-test': 'false',
       'registry-username': auth.user,
-      'registry-password': auth.password
+      'registry-password': auth.password,
+      'buildkit-image': tools.buildkitImage
     },
     env: {
       ...fx.env,
+      ...server.env(),
       DOCKER_CONFIG: dockerConfig,
-      RUNNER_TEMP: runnerTemp,
-      STATE_builder: builder
+      RUNNER_TEMP: runnerTemp
     },
     killMain: {
       when: /RUN echo go-image-action-post-test/,
@@ -79,26 +117,31 @@ beforeAll(async () => {
       before: () => {
         atKill.auths = auths()
         atKill.tempDirs = readdirSync(runnerTemp).filter(d => d.startsWith('go-image-action-'))
+        atKill.builders = builders()
+        atKill.containers = atKill.builders.flatMap(builderParts)
       }
     }
   })
 }, 10 * MINUTES)
 
-afterAll(() => {
-  try {
-    docker(['buildx', 'rm', builder])
-  } catch {
-    // removed by the post step, as it should be
-  }
+afterAll(async () => {
+  for (const name of builders()) docker(['buildx', 'rm', name]) // left only if the test fails
+  await server?.stop()
+  rmSync(dockerConfig, { recursive: true, force: true })
 })
 
 describe('the post step after a main step killed mid-build', () => {
-  it('the main step was killed in the Build stage, logged in', () => {
+  it('the main step was killed in the Build stage, logged in, on a builder it created', () => {
     expect(run.main.exitCode).not.toBe(0)
     expect(run.main.stdout).toContain('::group::Build')
     expect(run.main.stdout).not.toContain('::endgroup::\n::group::Smoke test')
     expect(atKill.auths).toContain(host)
     expect(run.main.state['logins']).toBe(JSON.stringify([host]))
+    builder = run.main.state['builder']
+    expect(run.main.stdout).toContain(`creating a docker-container builder ${builder} from `)
+    expect(atKill.builders).toEqual([builder])
+    // its container and its state volume
+    expect(atKill.containers).toHaveLength(2)
   })
 
   it('the post step succeeds, without an error', () => {
@@ -117,8 +160,10 @@ describe('the post step after a main step killed mid-build', () => {
     expect(readdirSync(runnerTemp)).toEqual([])
   })
 
-  it('removed the builder in its state, and left the default builder alone', () => {
+  it('removed the builder it created, its container and volume, and left the default builder alone', () => {
     expect(() => docker(['buildx', 'inspect', builder])).toThrow()
+    expect(builders()).toEqual([])
+    expect(builderParts(builder)).toEqual([])
     expect(docker(['buildx', 'inspect', 'default'])).toMatch(/Driver:\s+docker/)
   })
 })

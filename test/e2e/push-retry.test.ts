@@ -268,6 +268,92 @@ describe('one tag fails for good, then the release is run again', () => {
   })
 })
 
+describe('floating tags of tag templates when a version tag fails for good, then a re-run', () => {
+  // v2.2.0 is out (v2, v2.2 and latest on it); v2.3.0 has two version tags, `2.3.0` fails for
+  // good: v2.3 must not appear, and v2 and latest must stay on v2.2.0, until the re-run
+  const img = image('floating')
+  const tags = { tags: '{{tag}}\n{{version}}\nv{{major}}.{{minor}}\nv{{major}}' }
+  const ref = (tag: string): string => `${img.name}:${tag}`
+  let before: ActionRun
+  let failed: ActionRun
+  let again: ActionRun
+  const state: Record<string, string>[] = []
+  beforeAll(async () => {
+    before = await publish([img.name], '2.2.0', tags)
+    const rule = {
+      method: 'PUT',
+      path: new RegExp(`^/v2/${img.repo}/manifests/2\\.3\\.0$`),
+      fault: { kind: 'status' as const, status: 500 }
+    }
+    proxy.rules.push(rule)
+    failed = await publish([img.name], '2.3.0', tags)
+    state.push(await registryState(img.repo))
+    proxy.rules.splice(proxy.rules.indexOf(rule), 1)
+    again = await publish([img.name], '2.3.0', tags)
+    state.push(await registryState(img.repo))
+    runs.push(before, failed, again)
+  }, 10 * MINUTES)
+
+  it('v2.2.0 went out with its floating tags', () => {
+    expect(before.main.exitCode).toBe(0)
+    expect(
+      imagesOf(before)[0].tagResults.map(t => `${t.ref.slice(img.name.length + 1)} ${t.status}`)
+    ).toEqual(['v2.2.0 pushed', '2.2.0 pushed', 'v2.2 pushed', 'v2 pushed', 'latest pushed'])
+  })
+
+  it('leaves v2, v2.3 and latest untouched, and says exactly which tags were pushed', () => {
+    expect(failed.main.exitCode).toBe(1)
+    const old = digestOf(before, img.name)
+    const tested = digestOf(failed, img.name)
+    expect(tested).not.toBe(old)
+    expect(state[0]).toEqual({
+      '2.2.0': old,
+      'v2.2.0': old,
+      'v2.2': old,
+      v2: old,
+      latest: old,
+      'v2.3.0': tested
+    })
+    const statuses = Object.fromEntries(
+      ['v2.3.0', '2.3.0', 'v2.3', 'v2', 'latest'].map(t => [t, statusOf(failed, ref(t))])
+    )
+    expect(statuses).toEqual({
+      'v2.3.0': 'pushed',
+      '2.3.0': 'failed',
+      'v2.3': 'not pushed',
+      v2: 'not pushed',
+      latest: 'not pushed'
+    })
+    expect(imagesOf(failed)[0].pushedTags).toEqual([ref('v2.3.0')])
+    expect(failed.main.outputs['push']).toBe('false')
+    expect(failed.main.summary).toContain(`pushed: \`${ref('v2.3.0')}\``)
+    expect(failed.main.summary).toContain(`tag \`${ref('2.3.0')}\` | failed: PUT`)
+    for (const t of ['v2.3', 'v2', 'latest'])
+      expect(failed.main.summary).toContain(`tag \`${ref(t)}\` | not pushed`)
+  })
+
+  it('the re-run completes with the same digest and moves v2, v2.3 and latest to it', () => {
+    expect(annotations(again, 'error')).toEqual([])
+    expect(again.main.exitCode).toBe(0)
+    const tested = digestOf(failed, img.name)
+    const old = digestOf(before, img.name)
+    expect(digestOf(again, img.name)).toBe(tested)
+    expect(state[1]).toEqual({
+      '2.2.0': old,
+      'v2.2.0': old,
+      'v2.2': old,
+      '2.3.0': tested,
+      'v2.3.0': tested,
+      'v2.3': tested,
+      v2: tested,
+      latest: tested
+    })
+    expect(
+      imagesOf(again)[0].tagResults.map(t => `${t.ref.slice(img.name.length + 1)} ${t.status}`)
+    ).toEqual(expect.arrayContaining(['v2.3 pushed', 'v2 pushed', 'latest pushed']))
+  })
+})
+
 /**
  * Two releases racing for `latest` under one image name, on one engine (or `second` on another
  * engine, `secondHost`): `first` is held at its write of latest (after it decided to move it)

@@ -74,6 +74,12 @@ it(
     const out = runPublished(ref, 'linux/arm/v7', ['--version'])
     expect(out).toContain('4.5.6')
     expect(out).toContain(SHA)
+    // written by the action, with its minimal provenance (a public repository) on every platform
+    expect(r.main.stdout).toMatch(/image +written by the action: .*a minimal provenance/)
+    const results = JSON.parse(r.main.outputs.metadata).images[0].platformResults as {
+      attestations?: string[]
+    }[]
+    for (const p of results) expect(p.attestations).toEqual(['https://slsa.dev/provenance/v0.2'])
     // the generated Dockerfile's non-root user
     expect(docker(['image', 'inspect', ref, '--format', '{{.Config.User}}']).trim()).toBe(
       '65532:65532'

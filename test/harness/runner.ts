@@ -124,39 +124,18 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
   const githubToken = opts.githubToken ?? `ghs_harness${randomUUID().replace(/-/g, '')}`
   const actionDir = opts.action ?? ROOT
   const inputs = { ...manifestInputs(githubToken, actionDir), ...(opts.inputs ?? {}) }
-  const base: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v === undefined || /^(INPUT_|GITHUB_|RUNNER_|ACTIONS_|STATE_)/.test(k)) continue
-    if (k === 'NODE_OPTIONS' || k.startsWith('JEST_') || k === 'NODE_ICU_DATA') continue
-    base[k] = v
-  }
-  for (const [name, value] of Object.entries(inputs)) {
-    base[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
-  }
-  const repo = 'octo-org/octo-repo'
-  Object.assign(base, {
-    GITHUB_ACTIONS: 'true',
-    CI: 'true',
-    GITHUB_EVENT_NAME: opts.eventName,
-    GITHUB_EVENT_PATH: eventPath,
-    GITHUB_WORKSPACE: workspace,
-    GITHUB_REPOSITORY: repo,
-    GITHUB_REPOSITORY_OWNER: repo.split('/')[0],
-    GITHUB_SERVER_URL: 'https://github.com',
-    GITHUB_API_URL: 'https://api.github.com',
-    GITHUB_RUN_ID: '1',
-    GITHUB_RUN_NUMBER: '1',
-    GITHUB_RUN_ATTEMPT: '1',
-    GITHUB_ACTOR: 'octocat',
-    GITHUB_JOB: 'build',
-    GITHUB_ACTION: 'go-image-action',
-    GITHUB_ACTION_PATH: actionDir,
-    RUNNER_OS: 'Linux',
-    RUNNER_ARCH: process.arch === 'arm64' ? 'ARM64' : 'X64',
-    RUNNER_TEMP: runnerTemp,
-    RUNNER_TOOL_CACHE: mkdirp(join(temp, 'toolcache')),
-    ...(opts.env ?? {})
+  const base = runnerEnv({
+    eventName: opts.eventName,
+    eventPath,
+    workspace,
+    runnerTemp,
+    toolCache: mkdirp(join(temp, 'toolcache')),
+    env: opts.env
   })
+  for (const [name, value] of Object.entries(inputs)) base[inputEnvName(name)] = value
+  base['GITHUB_ACTION'] = 'go-image-action'
+  base['GITHUB_ACTION_PATH'] = actionDir
+  Object.assign(base, opts.env ?? {}) // the caller's env wins, as before inputs were added
 
   const log: string[] = []
   const runs = readManifest(actionDir).runs
@@ -170,16 +149,62 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
   return { main, post, failed: main.exitCode !== 0, log: log.join('') }
 }
 
-async function runStep(
-  entry: string,
-  env: Record<string, string>,
-  temp: string,
-  workspace: string,
-  opts: RunActionOptions,
-  log: string[],
-  which: 'main' | 'post' = 'main'
-): Promise<StepResult> {
-  const dir = mkdirp(join(temp, `_runner_file_commands_${which}`))
+/** The environment variable the runner gives an input: `INPUT_<NAME>`, spaces as `_`. */
+export function inputEnvName(name: string): string {
+  return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`
+}
+
+/** Where a job runs: its event, workspace and runner directories, and extra env. */
+export interface RunnerEnvOptions {
+  eventName: string
+  eventPath: string
+  workspace: string
+  runnerTemp: string
+  toolCache: string
+  /** Added last: GITHUB_REF, GITHUB_SHA, ACTIONS_* for the cache, ... */
+  env?: Record<string, string>
+}
+
+/**
+ * The environment the runner gives every step of a job: this process's env without any runner
+ * variable of its own (INPUT_*, GITHUB_*, RUNNER_*, ACTIONS_*, STATE_*, Jest's), then the
+ * GITHUB_* and RUNNER_* of a job of octo-org/octo-repo, then `env`.
+ */
+export function runnerEnv(o: RunnerEnvOptions): Record<string, string> {
+  const base: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined || /^(INPUT_|GITHUB_|RUNNER_|ACTIONS_|STATE_)/.test(k)) continue
+    if (k === 'NODE_OPTIONS' || k.startsWith('JEST_') || k === 'NODE_ICU_DATA') continue
+    base[k] = v
+  }
+  const repo = 'octo-org/octo-repo'
+  Object.assign(base, {
+    GITHUB_ACTIONS: 'true',
+    CI: 'true',
+    GITHUB_EVENT_NAME: o.eventName,
+    GITHUB_EVENT_PATH: o.eventPath,
+    GITHUB_WORKSPACE: o.workspace,
+    GITHUB_REPOSITORY: repo,
+    GITHUB_REPOSITORY_OWNER: repo.split('/')[0],
+    GITHUB_SERVER_URL: 'https://github.com',
+    GITHUB_API_URL: 'https://api.github.com',
+    GITHUB_RUN_ID: '1',
+    GITHUB_RUN_NUMBER: '1',
+    GITHUB_RUN_ATTEMPT: '1',
+    GITHUB_ACTOR: 'octocat',
+    GITHUB_JOB: 'build',
+    RUNNER_OS: 'Linux',
+    RUNNER_ARCH: process.arch === 'arm64' ? 'ARM64' : 'X64',
+    RUNNER_TEMP: o.runnerTemp,
+    RUNNER_TOOL_CACHE: o.toolCache,
+    ...(o.env ?? {})
+  })
+  return base
+}
+
+/** Fresh, empty file-command files (GITHUB_OUTPUT, GITHUB_ENV, ...) in `dir`. */
+export function fileCommandFiles(dir: string): Record<FileCommand, string> {
+  mkdirp(dir)
   const files = {
     GITHUB_OUTPUT: join(dir, `set_output_${randomUUID()}`),
     GITHUB_ENV: join(dir, `set_env_${randomUUID()}`),
@@ -188,14 +213,19 @@ async function runStep(
     GITHUB_STEP_SUMMARY: join(dir, `step_summary_${randomUUID()}`)
   }
   for (const f of Object.values(files)) writeFileSync(f, '')
-  const { exitCode, stdout, stderr } = await spawnNode(
-    entry,
-    { ...env, ...files },
-    workspace,
-    opts,
-    log,
-    which === 'main' ? opts.killMain : undefined
-  )
+  return files
+}
+
+export type FileCommand =
+  'GITHUB_OUTPUT' | 'GITHUB_ENV' | 'GITHUB_PATH' | 'GITHUB_STATE' | 'GITHUB_STEP_SUMMARY'
+
+/** What a step left in its file-command files and on stdout. */
+export function stepResult(
+  files: Record<FileCommand, string>,
+  exitCode: number,
+  stdout: string,
+  stderr: string
+): StepResult {
   return {
     exitCode,
     stdout,
@@ -214,7 +244,29 @@ async function runStep(
   }
 }
 
-function spawnNode(
+async function runStep(
+  entry: string,
+  env: Record<string, string>,
+  temp: string,
+  workspace: string,
+  opts: RunActionOptions,
+  log: string[],
+  which: 'main' | 'post' = 'main'
+): Promise<StepResult> {
+  const files = fileCommandFiles(join(temp, `_runner_file_commands_${which}`))
+  const { exitCode, stdout, stderr } = await spawnNode(
+    entry,
+    { ...env, ...files },
+    workspace,
+    opts,
+    log,
+    which === 'main' ? opts.killMain : undefined
+  )
+  return stepResult(files, exitCode, stdout, stderr)
+}
+
+/** Spawns `node24 entry` as the runner spawns a JavaScript action's step. */
+export function spawnNode(
   entry: string,
   env: Record<string, string>,
   cwd: string,
@@ -300,18 +352,44 @@ export function parseFileCommand(text: string, name: string): Record<string, str
   return out
 }
 
-/** Workflow commands (`::name k=v,k=v::message`) in stdout, escapes decoded. */
+/**
+ * The workflow commands the runner acts on in stdout, escapes decoded, read as the runner reads
+ * them (runner-protocol.md §5): `\r\n`, `\n` and `\r` end a line, leading whitespace is
+ * dropped, the legacy `##[name k=v;]message` form counts, and between `::stop-commands::TOKEN`
+ * and a line `::TOKEN::` no line is a command (the stop and resume lines are not listed).
+ */
 export function parseCommands(stdout: string): WorkflowCommand[] {
   const out: WorkflowCommand[] = []
-  for (const line of stdout.split('\n')) {
-    const m = /^::([a-z-]+)(?: ([^:]*))?::(.*)$/.exec(line.replace(/\r$/, ''))
-    if (!m) continue
-    const properties: Record<string, string> = {}
-    for (const pair of (m[2] ?? '').split(',').filter(Boolean)) {
-      const eq = pair.indexOf('=')
-      properties[pair.slice(0, eq)] = unescape(pair.slice(eq + 1), true)
+  let stopToken: string | undefined
+  for (const raw of stdout.split(/\r\n|\r|\n/)) {
+    const line = raw.trim()
+    if (stopToken !== undefined) {
+      if (line === `::${stopToken}::`) stopToken = undefined
+      continue
     }
-    out.push({ command: m[1], properties, message: unescape(m[3], false) })
+    const m = /^::([A-Za-z-]+)(?: ([^:]*))?::(.*)$/.exec(line)
+    if (m) {
+      if (m[1] === 'stop-commands') {
+        stopToken = m[3]
+        continue
+      }
+      const properties: Record<string, string> = {}
+      for (const pair of (m[2] ?? '').split(',').filter(Boolean)) {
+        const eq = pair.indexOf('=')
+        properties[pair.slice(0, eq)] = unescape(pair.slice(eq + 1), true)
+      }
+      out.push({ command: m[1], properties, message: unescape(m[3], false) })
+      continue
+    }
+    const legacy = /^##\[([A-Za-z-]+)(?: ([^\]]*))?\](.*)$/.exec(line)
+    if (legacy) {
+      const properties: Record<string, string> = {}
+      for (const pair of (legacy[2] ?? '').split(';').filter(Boolean)) {
+        const eq = pair.indexOf('=')
+        properties[pair.slice(0, eq)] = pair.slice(eq + 1)
+      }
+      out.push({ command: legacy[1], properties, message: legacy[3] })
+    }
   }
   return out
 }

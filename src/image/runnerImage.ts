@@ -1,0 +1,99 @@
+/**
+ * A runner build's image made by the action itself, as ko makes one: the base read from its
+ * registry (blobs cached by digest), one layer with the binary, config, manifests and index
+ * written as an OCI layout, loaded into the engine for the smoke tests (its image ID checked
+ * against the written digest), and each platform's executable checked from the same layout.
+ */
+import * as core from '@actions/core'
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { BuiltImage } from '../docker/build.js'
+import { readLayout } from '../docker/image.js'
+import { verifyArchitecture } from '../docker/verify.js'
+import type { AttestationPlan, PlannedImage } from '../plan/plan.js'
+import type { RegistryClient } from '../registry/client.js'
+import { tempDir } from '../tempDir.js'
+import { parseBaseRef, readBase, scratchBase, type BasePlatform } from './base.js'
+import { loadLayout } from './load.js'
+import { writeImage } from './write.js'
+
+/** What every runner image of a run shares. */
+export interface RunnerImageOptions {
+  /** Where base blobs are kept by digest. */
+  cacheDir: string
+  /** A registry client per registry host. */
+  client: (registry: string) => RegistryClient
+  sourceDateEpoch: number
+  attestations: AttestationPlan
+  source: string
+  commit: string
+  /** Keep the layout for the push. */
+  keep: boolean
+}
+
+/** The base image of every platform (none for `scratch`). */
+async function baseOf(
+  image: PlannedImage,
+  baseImage: string,
+  o: RunnerImageOptions
+): Promise<Map<string, BasePlatform>> {
+  if (baseImage === 'scratch') return scratchBase(image.platforms)
+  const ref = parseBaseRef(baseImage, `${image.origin}.base-image`)
+  return readBase(ref, image.platforms, o.client(ref.registry), o.cacheDir)
+}
+
+/**
+ * Writes and loads one runner build's image; resolves, once it is in the engine, to the read of
+ * its architecture checks (a promise in an object: awaiting it must not wait for the read) (collected with the smoke tests, like a BuildKit image's read-back).
+ */
+export async function writeRunnerImage(
+  image: PlannedImage,
+  o: RunnerImageOptions
+): Promise<{ read: Promise<BuiltImage> }> {
+  const rb = image.runnerBuild
+  if (!rb?.generated) throw new Error(`internal: ${image.name} is not written by the action`)
+  const times: string[] = []
+  let t = Date.now()
+  const lap = (what: string): void => {
+    times.push(`${what} ${((Date.now() - t) / 1000).toFixed(1)} s`)
+    t = Date.now()
+  }
+  const base = await baseOf(image, rb.generated.baseImage, o)
+  lap('base')
+  const layout = join(await tempDir('image-'), 'layout')
+  const binaries = new Map(image.platforms.map(p => [p, join(rb.outDir, p, rb.binary)]))
+  const written = await writeImage(layout, image, {
+    generated: rb.generated,
+    binaries,
+    base,
+    sourceDateEpoch: o.sourceDateEpoch,
+    attestations: o.attestations,
+    source: o.source,
+    commit: o.commit,
+    main: rb.main
+  })
+  lap('write')
+  await loadLayout(layout, image.versionTag, written.digest)
+  lap('load')
+  core.info(
+    `${image.name}: ${written.digest} written and loaded (${times.join(', ')}): ${written.manifests.map(m => `${m.platform} ${m.digest.slice(7, 19)}`).join(', ')}`
+  )
+  const read = (async (): Promise<BuiltImage> => {
+    try {
+      // read back as a BuildKit image is: sizes, and what each platform is attested with
+      const { manifests } = await readLayout(layout)
+      const architecture = await verifyArchitecture(layout, manifests)
+      return {
+        image,
+        digest: written.digest,
+        manifests,
+        layout: o.keep ? layout : undefined,
+        architecture,
+        sources: written.sources
+      }
+    } finally {
+      if (!o.keep) await rm(layout, { recursive: true, force: true })
+    }
+  })()
+  return { read }
+}
