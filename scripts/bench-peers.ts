@@ -30,8 +30,11 @@
  *   npm run bench:peers -- --platforms 8 --modes warm      one cold run fills the cache, then warm
  *   npm run bench:peers -- --only ko,ours-runner           a subset of the contenders
  *   npm run bench:peers -- --table                         reprint the table from the results
+ *   npm run bench:peers -- --modes warm --keep-cache       more warm runs on the Actions cache the
+ *                                                          earlier runs left (no cold fill)
  *   options: --platforms 2,8  --modes cold,warm  --repeat N (rounds, 3)  --only a,b  --fresh
- *   (forget earlier results)  --mirrors DIR  --timeout-min N (per run, 30)  --verbose
+ *   (forget earlier results)  --keep-cache  --mirrors DIR  --timeout-min N (per run, 30)
+ *   --verbose
  *
  * The action bundles come from bare git mirrors under --mirrors DIR or $GIA_PEERS_MIRRORS
  * (`<owner>+<name>/repo`, `<owner>+<name>`, `<owner>/<name>.git`); without one they are cloned from
@@ -108,6 +111,7 @@ const { values: opt } = parseArgs({
     only: { type: 'string', default: Object.keys(CONTENDERS).join(',') },
     mirrors: { type: 'string', default: process.env['GIA_PEERS_MIRRORS'] ?? '' },
     fresh: { type: 'boolean', default: false },
+    'keep-cache': { type: 'boolean', default: false },
     table: { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
     'timeout-min': { type: 'string', default: '30' }
@@ -313,7 +317,7 @@ async function measure(
   fx.env['GITHUB_SHA'] = sha
   fx.payload['release'].published_at = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
   const dir = join(PEERS, 'run', c)
-  const logFile = join(LOG_DIR, `${c}-${n}-${mode}-${round}.log`)
+  const logFile = join(LOG_DIR, `${c}-${n}-${mode}-${round}-${stamp}.log`)
   writeFileSync(logFile, '')
   const load1 = loadavg()[0]
   const cpu0 = cpuSample(cpuSources)
@@ -364,7 +368,8 @@ async function measure(
     cpu,
     version,
     at: new Date().toISOString(),
-    log: relative(ROOT, logFile)
+    log: relative(ROOT, logFile),
+    commit: store.machine['commit'] + (store.machine['dirty'] === 'yes' ? '+' : '')
   }
 }
 
@@ -392,8 +397,14 @@ try {
       for (const c of order) {
         if (!modes.includes('cold') && servers.has(c)) continue
         await servers.get(c)?.stop()
-        const work = emptyDir(join(PEERS, 'run', c, 'cache-service'))
-        const server = await startCacheServer({ dir: work })
+        const dir = join(PEERS, 'run', c, `cache-service-${n}`)
+        if (!modes.includes('cold') && opt['keep-cache'] && existsSync(join(dir, 'state.json'))) {
+          // the Actions cache an earlier invocation's runs left: no cold run needed to fill it
+          servers.set(c, await startCacheServer({ dir }))
+          say(`${n} platforms, ${c}: the Actions cache earlier runs left (${relative(ROOT, dir)})`)
+          continue
+        }
+        const server = await startCacheServer({ dir: emptyDir(dir) })
         servers.set(c, server)
         say(`${n} platforms, cold, ${c} (round ${round}/${repeat})`)
         record(await measure(c, n, 'cold', round, server.env()))

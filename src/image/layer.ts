@@ -4,7 +4,8 @@
  * binary and date always give the same bytes, so the layer and the image are reproducible.
  */
 import { createHash } from 'node:crypto'
-import { gzipSync } from 'node:zlib'
+import { promisify } from 'node:util'
+import { gzip } from 'node:zlib'
 import { pack } from 'tar-stream'
 
 /** A layer's compressed bytes with its digests. */
@@ -54,6 +55,7 @@ export async function layerTar(files: LayerFile[], mtimeSeconds: number): Promis
  */
 export async function buildLayer(files: LayerFile[], mtimeSeconds: number): Promise<Layer> {
   const tar = await layerTar(files, mtimeSeconds)
-  const bytes = gzipSync(tar)
+  // off the main thread: the platforms' layers compress side by side
+  const bytes = await promisify(gzip)(tar)
   return { digest: sha256(bytes), diffId: sha256(tar), bytes }
 }

@@ -25,6 +25,8 @@ export interface Run {
   version: string
   at: string
   log: string
+  /** The commit measured (HEAD of the checkout; `+` when src or dist differed from it). */
+  commit?: string
 }
 
 export interface Store {
@@ -163,10 +165,11 @@ export function markdown(store: Store): string {
   }
   const m = store.machine
   const days = [...new Set(store.runs.map(r => r.at.slice(0, 10)))].join(', ')
+  const commits = [...new Set(store.runs.map(r => r.commit ?? m['commit']))].join(', ')
   out.push('')
   out.push(
     `Machine: ${m['cores']} cores, Docker ${m['docker']}, ${m['buildx']}, ${m['go']}, Node ${m['node']}; ` +
-      `commit ${m['commit']}${m['dirty'] === 'yes' ? ' (src or dist modified)' : ''}; measured ${days} with \`npm run bench:peers\`.`
+      `commit ${commits}; measured ${days} with \`npm run bench:peers\`.`
   )
   return out.join('\n') + '\n'
 }
