@@ -17,7 +17,7 @@
  * The two run in turn (A B B A ...), `--repeat N` pairs (default 3); each row prints the step's
  * wall time, this action's Build stage, the machine's CPU seconds and the 1-minute load average
  * before the run; the last lines the medians. `--one ours|bpa` runs one counted run and prints its
- * JSON (for an external timer); `--rawjson DIR` keeps each build's `BUILDKIT_PROGRESS=rawjson`
+ * JSON (for an external timer; give it `--cache-dir` and `--repo` so that runs share a cache); `--rawjson DIR` keeps each build's `BUILDKIT_PROGRESS=rawjson`
  * log there, to see where a build's seconds go. `--images 2` releases hello-cli and hello-web
  * (ours: one step with `images`; build-push-action: one step per image, one after the other).
  * `--before DIR` compares this action with another build of itself instead of build-push-action
@@ -106,10 +106,13 @@ function newBuilder(): string {
 }
 
 const server = await startCacheServer({ dir: cacheDir })
-const repo = `127.0.0.1:5000/bench-build-${randomBytes(3).toString('hex')}`
+// the image names give the gha cache scopes: the same --repo (with the same --cache-dir) reuses
+// what earlier invocations saved, e.g. for --one runs under an external timer
+const repo = `127.0.0.1:5000/${opt('--repo', `bench-build-${randomBytes(3).toString('hex')}`)}`
 const DOCKERFILES = ['cmd/hello-cli/Dockerfile', 'cmd/hello-web/Dockerfile']
 const names = ['hello-cli', 'hello-web'].slice(0, images)
-const runnerTemp = join(tmpdir(), `gia-bench-build-runner-temp-${process.pid}`)
+// one path for every run sharing the cache service (the entry version depends on it)
+const runnerTemp = `${cacheDir}-runner-temp`
 let shared: string | undefined
 let runs = 0
 
