@@ -1,5 +1,9 @@
 import { describe, expect, it } from '@jest/globals'
-import { readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { extractGoCacheMounts } from '../src/docker/goCacheMounts.js'
+import type { PlannedImage } from '../src/plan/plan.js'
 import { cacheMounts, parseDockerfileFull, parseEnv } from '../src/plan/dockerfile.js'
 import {
   extractDockerfile,
@@ -186,5 +190,30 @@ describe('goCacheMountsConfig and resolveArgs', () => {
     expect(
       goCacheMountsConfig([image(['linux/amd64'], args({ BUILDKIT_CACHE_MOUNT_NS: 'x' }))])
     ).toBe(one)
+  })
+})
+
+describe('extractGoCacheMounts', () => {
+  it('a failed copy-out (the real docker CLI, a builder that does not exist) is a warning: no throw, nothing saved, the carried entry untouched', async () => {
+    const plan = goCacheMountsOf(
+      parseDockerfileFull('FROM golang AS b\nRUN --mount=type=cache,target=/go/pkg/mod go build\n'),
+      []
+    )
+    const image = {
+      name: 'hello-cli',
+      buildArgs: [],
+      goCacheMounts: plan
+    } as unknown as PlannedImage
+    const dir = mkdtempSync(join(tmpdir(), 'gia-mounts-test-'))
+    writeFileSync(join(dir, 'restored'), 'the entry the run restored')
+    const problem = await extractGoCacheMounts(
+      [image],
+      { available: true, hit: false, dir, key: 'k' },
+      `no-such-builder-${process.pid}`,
+      60
+    )
+    expect(problem).toMatch(/^could not copy them out, nothing is saved: docker buildx failed/)
+    expect(readFileSync(join(dir, 'restored'), 'utf8')).toBe('the entry the run restored')
+    expect(existsSync(`${dir}.new`)).toBe(false)
   })
 })

@@ -183,14 +183,37 @@ function runUnique(): string[] {
 /**
  * Copies the builder's Go cache mounts out into the carried directory, for the post step to
  * save. Runs only when the exact key missed (an exact hit has nothing new worth the upload).
+ * A failure is a warning, as a failed cache save is: the release goes on, nothing is saved, and
+ * the returned text says why (for the stages table).
  */
 export async function extractGoCacheMounts(
   images: PlannedImage[],
   restored: GoMountsRestore,
   builder: string,
   timeoutSeconds: number
-): Promise<void> {
+): Promise<string | undefined> {
   const out = `${restored.dir}.new`
+  try {
+    await copyOut(images, restored, out, builder, timeoutSeconds)
+  } catch (e) {
+    await rm(out, { recursive: true, force: true })
+    const problem = `could not copy them out, nothing is saved: ${(e as Error).message}`
+    core.warning(`Go cache mounts: ${problem}`)
+    return problem
+  }
+  await rm(restored.dir, { recursive: true, force: true })
+  await rename(out, restored.dir)
+  core.saveState(GO_MOUNTS_STATE.save, 'true')
+}
+
+/** Builds the copy-out Dockerfile of each image's carried mounts into `out`. */
+async function copyOut(
+  images: PlannedImage[],
+  restored: GoMountsRestore,
+  out: string,
+  builder: string,
+  timeoutSeconds: number
+): Promise<void> {
   await rm(out, { recursive: true, force: true })
   // the context holds only the key each mount notes
   const context = await mkdtemp(join(tmpdir(), 'gia-mounts-'))
@@ -212,9 +235,6 @@ export async function extractGoCacheMounts(
   } finally {
     await rm(context, { recursive: true, force: true })
   }
-  await rm(restored.dir, { recursive: true, force: true })
-  await rename(out, restored.dir)
-  core.saveState(GO_MOUNTS_STATE.save, 'true')
 }
 
 /** Builds a generated Dockerfile on the builder with the image's build args (the mounts' bases

@@ -32,7 +32,10 @@ export const goCacheMountsStage: Stage = {
   }
 }
 
-/** After the build: copies the mounts out for the post step to save, unless the key was exact. */
+/**
+ * After the build: copies the mounts out for the post step to save, unless the key was exact. A
+ * failed copy is a warning and "unavailable" in the stages table, never a failed release.
+ */
 export const goCacheMountsOutStage: Stage = {
   name: 'Go cache mounts out',
   applies: (_plan, ctx) =>
@@ -41,11 +44,13 @@ export const goCacheMountsOutStage: Stage = {
       : !ctx.goMounts.available
         ? 'the Actions cache is not available'
         : !ctx.goMounts.hit || 'restored on the exact key: nothing new to save',
-  run: ctx =>
-    extractGoCacheMounts(
+  async run(ctx) {
+    const problem = await extractGoCacheMounts(
       mountImages(ctx.plan),
       needs(ctx.goMounts, 'Go cache mounts'),
       needs(ctx.builder, 'Builder').name,
       ctx.plan.buildTimeoutSeconds
     )
+    if (problem) return { status: 'unavailable', note: problem }
+  }
 }

@@ -57,6 +57,25 @@ function meta(r: ActionRun) {
   return JSON.parse(r.main.outputs.metadata)
 }
 
+/** The index a reference names, as the registry holds it (`imagetools inspect --raw`). */
+function rawIndex(ref: string): {
+  manifests: {
+    digest: string
+    platform: { os: string; architecture: string }
+    annotations?: Record<string, string>
+  }[]
+  annotations?: Record<string, string>
+} {
+  return JSON.parse(
+    execFileSync('docker', ['buildx', 'imagetools', 'inspect', '--raw', ref], { encoding: 'utf8' })
+  )
+}
+
+/** The platform manifests the two platform jobs smoke-tested, amd64 then arm64. */
+function testedPlatformDigests(): string[] {
+  return [...tested(jobs.amd64), ...tested(jobs.arm64)].map(p => p.digest)
+}
+
 function stages(r: ActionRun): string[] {
   return meta(r).stages.map((s: { stage: string; status: string }) => `${s.stage}:${s.status}`)
 }
@@ -171,19 +190,8 @@ it('merges exactly the tested digests into one index under every tag, latest las
   expect(index.platforms).toEqual(PLATFORMS)
   expect(remoteIndex(`${image}:latest`).digest).toBe(index.digest)
   expect(JSON.parse(r.main.outputs.digests)).toEqual({ [image]: index.digest })
-  const raw = JSON.parse(
-    execFileSync('docker', ['buildx', 'imagetools', 'inspect', '--raw', `${image}:3.1.4`], {
-      encoding: 'utf8'
-    })
-  ) as {
-    manifests: {
-      digest: string
-      platform: { os: string; architecture: string }
-      annotations?: Record<string, string>
-    }[]
-    annotations?: Record<string, string>
-  }
-  const testedDigests = [...tested(jobs.amd64), ...tested(jobs.arm64)].map(p => p.digest)
+  const raw = rawIndex(`${image}:3.1.4`)
+  const testedDigests = testedPlatformDigests()
   // the tested platform manifests, then each one's attestation manifest, as buildx orders them
   expect(raw.manifests.slice(0, 2).map(m => m.digest)).toEqual(testedDigests)
   expect(raw.annotations?.['org.opencontainers.image.version']).toBe('3.1.4')
@@ -210,18 +218,8 @@ it('merges exactly the tested digests into one index under every tag, latest las
 })
 
 it("carries each platform job's provenance attestation into the merged index (public repository: min)", () => {
-  const raw = JSON.parse(
-    execFileSync('docker', ['buildx', 'imagetools', 'inspect', '--raw', `${image}:3.1.4`], {
-      encoding: 'utf8'
-    })
-  ) as {
-    manifests: {
-      digest: string
-      platform: { os: string; architecture: string }
-      annotations?: Record<string, string>
-    }[]
-  }
-  const testedDigests = [...tested(jobs.amd64), ...tested(jobs.arm64)].map(p => p.digest)
+  const raw = rawIndex(`${image}:3.1.4`)
+  const testedDigests = testedPlatformDigests()
   const attestations = raw.manifests.slice(2)
   expect(raw.manifests).toHaveLength(4)
   for (const [i, a] of attestations.entries()) {
