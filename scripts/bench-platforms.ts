@@ -74,7 +74,7 @@ import type * as CacheServer from '../test/cache-server/server.js'
 
 const load = async <T>(path: string): Promise<T> =>
   (await import(new URL(path, import.meta.url).href)) as T
-const { runAction, ROOT } = await load<typeof Harness>('../test/harness/runner.ts')
+const { runAction, ROOT, stagesAndSmoke } = await load<typeof Harness>('../test/harness/runner.ts')
 const { release, SHA } = await load<typeof Events>('../test/fixtures/events.ts')
 const { startCacheServer } = await load<typeof CacheServer>('../test/cache-server/server.ts')
 
@@ -340,22 +340,7 @@ async function measure(
   writeFileSync(logFile, logChunks.join(''))
   rmSync(workspace, { recursive: true, force: true })
 
-  let stages: Record<string, number> = {}
-  let smokeOk = 0
-  try {
-    const meta = JSON.parse(r.main.outputs['metadata'] ?? '{}') as {
-      stages?: { stage: string; ms: number; status: string }[]
-      images?: { platformResults?: { smoke?: { ok: boolean } }[] }[]
-    }
-    stages = Object.fromEntries(
-      (meta.stages ?? []).filter(s => s.status !== 'skipped').map(s => [s.stage, s.ms / 1000])
-    )
-    smokeOk = (meta.images ?? [])
-      .flatMap(i => i.platformResults ?? [])
-      .filter(p => p.smoke?.ok).length
-  } catch {
-    /* no metadata: the run failed early */
-  }
+  const { stages, smokeOk } = stagesAndSmoke(r)
   const errors = r.main.annotations.filter(a => a.command === 'error').map(a => a.message)
   const ok = !r.failed && smokeOk === n
   return {

@@ -404,3 +404,29 @@ function mkdirp(p: string): string {
   mkdirSync(p, { recursive: true })
   return p
 }
+
+/**
+ * What a run's `metadata` output says of it, for the benchmarks: the seconds of each stage that
+ * ran, and how many platform smoke tests passed (none when the run failed before writing it).
+ */
+export function stagesAndSmoke(run: ActionRun): {
+  stages: Record<string, number>
+  smokeOk: number
+} {
+  try {
+    const meta = JSON.parse(run.main.outputs['metadata'] ?? '{}') as {
+      stages?: { stage: string; ms: number; status: string }[]
+      images?: { platformResults?: { smoke?: { ok: boolean } }[] }[]
+    }
+    return {
+      stages: Object.fromEntries(
+        (meta.stages ?? []).filter(s => s.status !== 'skipped').map(s => [s.stage, s.ms / 1000])
+      ),
+      smokeOk: (meta.images ?? []).flatMap(i => i.platformResults ?? []).filter(p => p.smoke?.ok)
+        .length
+    }
+  } catch {
+    /* no metadata: the run failed early */
+    return { stages: {}, smokeOk: 0 }
+  }
+}

@@ -19,7 +19,7 @@ import type * as JobModule from '../../../test/harness/job.js'
 
 const load = async <T>(path: string): Promise<T> =>
   (await import(new URL(path, import.meta.url).href)) as T
-const { runAction } = await load<typeof Harness>('../../../test/harness/runner.ts')
+const { runAction, stagesAndSmoke } = await load<typeof Harness>('../../../test/harness/runner.ts')
 const { Job, StepFailed } = await load<typeof JobModule>('../../../test/harness/job.ts')
 
 export const CONTENDERS = {
@@ -102,22 +102,7 @@ async function ours(c: 'ours-runner' | 'ours-dockerfile', ctx: RunContext): Prom
     inputs: { images: oursImages(c, ctx), platforms: ctx.platforms.join(',') },
     onOutput: ctx.onOutput
   })
-  let stages: Record<string, number> = {}
-  let smokeOk = 0
-  try {
-    const meta = JSON.parse(r.main.outputs['metadata'] ?? '{}') as {
-      stages?: { stage: string; ms: number; status: string }[]
-      images?: { platformResults?: { smoke?: { ok: boolean } }[] }[]
-    }
-    stages = Object.fromEntries(
-      (meta.stages ?? []).filter(s => s.status !== 'skipped').map(s => [s.stage, s.ms / 1000])
-    )
-    smokeOk = (meta.images ?? [])
-      .flatMap(i => i.platformResults ?? [])
-      .filter(p => p.smoke?.ok).length
-  } catch {
-    /* no metadata: the run failed early */
-  }
+  const { stages, smokeOk } = stagesAndSmoke(r)
   const want = ctx.platforms.length * PROGRAMS.length
   const ok = !r.failed && r.post?.exitCode === 0 && smokeOk === want
   const error = r.main.annotations.find(a => a.command === 'error')?.message
