@@ -239,10 +239,19 @@ const cleanup = async (): Promise<void> => {
   await dockerd.stop()
   // the containers' cgroup, empty once the daemon is gone
   for (const controller of readdirSync('/sys/fs/cgroup')) {
-    try {
-      rmdirSync(join('/sys/fs/cgroup', controller, cgroup))
-    } catch {
-      /* not in this hierarchy */
+    const top = join('/sys/fs/cgroup', controller, cgroup)
+    if (!existsSync(top)) continue
+    // innermost first: the containers' and the builder's cgroups under it
+    const dirs = readdirSync(top, { withFileTypes: true, recursive: true })
+      .filter(e => e.isDirectory())
+      .map(e => join(e.parentPath, e.name))
+      .sort((a, b) => b.length - a.length)
+    for (const dir of [...dirs, top]) {
+      try {
+        rmdirSync(dir)
+      } catch {
+        /* still in use */
+      }
     }
   }
 }
