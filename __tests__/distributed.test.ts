@@ -106,8 +106,8 @@ describe('mode: platform', () => {
     expect(p.distributed.platform).toBe('linux/arm64')
     expect(STAGES[p.mode].map(s => s.name)).toEqual([
       'Go cache',
-      'Go gate',
       'Go build',
+      'Go gate',
       'Engine',
       'QEMU',
       'Builder',
