@@ -164,8 +164,9 @@ export interface RunnerBuildOptions {
 
 /**
  * Cross-compiles every runner-build image's package for each of its platforms, all images' binaries
- * from one pool (as many at once as the runner has cores; the runner's own platform once
- * `nativeAfter` has settled; they share the Go build cache), into the action's own `<outDir>/<os>/<arch>[/<variant>]/<binary>`;
+ * from one pool (as many at once as the runner has cores, one platform's binaries one after
+ * another, the runner's own platform once `nativeAfter` has settled; they share the Go build
+ * cache), into the action's own `<outDir>/<os>/<arch>[/<variant>]/<binary>`;
  * then, per image, verifies each binary's platform with `go version -m`, stamps it with the release
  * date, and writes the generated Dockerfile there when the image has none. When the user named a
  * context, the binaries are then copied into it (see copyIntoContext): `written` lists what was
@@ -184,20 +185,23 @@ export async function runnerBuilds(
     image.platforms.map(platform => ({ image, platform, goDir: o.goDirOf(image) }))
   )
   const slot = slots(availableParallelism())
-  const settled = await Promise.allSettled(
-    jobs.map(j =>
-      j.platform === o.runnerPlatform
-        ? o.nativeAfter.then(
-            () => slot(() => buildBinary(j, o)),
-            (e: unknown) => {
-              throw new Error(
-                `${j.platform} binary of ${j.image.name} not built: ${(e as Error).message}`
-              )
-            }
-          )
-        : slot(() => buildBinary(j, o))
-    )
-  )
+  // One platform's binaries one after another: the first compiles what they share, the others
+  // then only link (two builds of one platform at once would both compile it).
+  const builds = new Map<BinaryJob, Promise<BuiltBinary>>()
+  for (const platform of new Set(jobs.map(j => j.platform))) {
+    let before: Promise<unknown> =
+      platform === o.runnerPlatform
+        ? o.nativeAfter.catch((e: unknown) => {
+            throw new Error(`no ${platform} binary built: ${(e as Error).message}`)
+          })
+        : Promise.resolve()
+    for (const j of jobs.filter(x => x.platform === platform)) {
+      const build = before.then(() => slot(() => buildBinary(j, o)))
+      builds.set(j, build)
+      before = build
+    }
+  }
+  const settled = await Promise.allSettled(jobs.map(j => builds.get(j) as Promise<BuiltBinary>))
   // every build has ended: now the first failure, in the plan's order
   const failed = settled.find(s => s.status === 'rejected')
   if (failed) throw failed.reason
