@@ -10,16 +10,17 @@ import { collectStage, handOnStage, mergeStage, pushDigestStage } from './distri
 import type { Mode } from '../inputs.js'
 
 /**
- * The single-job run (mode `all`): Go cache -> gate (with the runner builds' `go build` beside it)
- * -> qemu/buildx -> login -> build -> smoke -> architecture -> push. Any failure stops the run
+ * The single-job run (mode `all`): Go cache -> gate (with the runner builds' `go build` and the
+ * engine's questions beside them) -> qemu/buildx -> login -> build -> smoke -> architecture -> push. Any failure stops the run
  * before anything is pushed.
  */
 export const ALL_STAGES: readonly Stage[] = [
+  // beside the Go stages, up to QEMU
+  engineStage,
   goCacheStage,
   // beside the gate and the engine's stages, up to Build
   goBuildStage,
   goGateStage,
-  engineStage,
   qemuStage,
   builderStage,
   loginStage,
