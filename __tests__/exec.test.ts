@@ -93,11 +93,15 @@ describe('run(): timeouts', () => {
       allowFailure: true
     })
     expect(res.timedOut).toBe(true)
-    await new Promise(r => setTimeout(r, 500))
-    const left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
-      .split('\n')
-      .filter(l => l === `sleep ${mark}`)
-    expect(left).toEqual([])
+    // signalled with bash; each ends once the (loaded) machine schedules it, and they sleep for
+    // minutes: gone within seconds means they were killed (the SIGKILL timer ended with bash)
+    const left = (): string[] =>
+      execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+        .split('\n')
+        .filter(l => l === `sleep ${mark}`)
+    for (let waited = 0; left().length > 0 && waited < 5_000; waited += 100)
+      await new Promise(r => setTimeout(r, 100))
+    expect(left()).toEqual([])
   })
 
   it('bounds every docker call: GIA_DOCKER_TIMEOUT_S only lowers a fixed bound', () => {
