@@ -105,10 +105,10 @@ describe('mode: platform', () => {
     expect(p.qemu.platforms).toEqual([])
     expect(p.distributed.platform).toBe('linux/arm64')
     expect(STAGES[p.mode].map(s => s.name)).toEqual([
-      'Go cache',
-      'Go gate',
-      'Go build',
       'Engine',
+      'Go cache',
+      'Go build',
+      'Go gate',
       'QEMU',
       'Builder',
       'Login',

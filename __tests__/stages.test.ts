@@ -1,6 +1,7 @@
 import { describe, expect, it, jest } from '@jest/globals'
 import { buildPlan } from '../src/plan/plan.js'
 import { emptyResults } from '../src/results.js'
+import { slots } from '../src/limit.js'
 import { runStages, stageContext, type Stage } from '../src/stages/stage.js'
 import { attestationsCell, renderResultsMarkdown } from '../src/summary.js'
 import { contextOf } from '../test/fixtures/context.js'
@@ -53,6 +54,168 @@ describe('runStages', () => {
   })
 })
 
+describe('a stage beside the others (besideUntil)', () => {
+  const fx = release('v1.0.0')
+  const inputs = inputsFor({ image: 'a' })
+  const run = (
+    stages: Stage[]
+  ): { results: ReturnType<typeof emptyResults>; done: Promise<void> } => {
+    const plan = buildPlan(inputs, contextOf(fx), {
+      now: new Date('2026-01-01T00:00:00Z'),
+      nodeArch: 'x64',
+      dockerfiles: { Dockerfile: DOCKERFILE }
+    })
+    const results = emptyResults()
+    const ctx = stageContext(plan, inputs, contextOf(fx), results, '/workspace')
+    return { results, done: runStages(stages, ctx) }
+  }
+  /** A promise and its resolve, to hold a stage until the test lets it go. */
+  const gate = (): { wait: Promise<void>; open: () => void } => {
+    let open = (): void => undefined
+    const wait = new Promise<void>(r => (open = r))
+    return { wait, open }
+  }
+  const printed = (): string =>
+    (process.stdout.write as unknown as jest.Mock).mock.calls.map(c => String(c[0])).join('')
+
+  it('runs beside the stages after it, is waited for by the one it names, and prints its lines as its group then', async () => {
+    ;(process.stdout.write as unknown as jest.Mock).mockClear()
+    const events: string[] = []
+    const build = gate()
+    const { results, done } = run([
+      {
+        name: 'Go build',
+        applies: () => true,
+        besideUntil: 'Build',
+        async run(_ctx, log) {
+          events.push('go build started')
+          log('linux/amd64: ./cmd/a -> /out/a')
+          await build.wait
+          events.push('go build ended')
+        }
+      },
+      {
+        name: 'Go gate',
+        applies: () => true,
+        async run() {
+          // runs while the Go build is still going
+          events.push('gate')
+          build.open()
+        }
+      },
+      {
+        name: 'Build',
+        applies: () => true,
+        async run() {
+          events.push('build')
+        }
+      }
+    ])
+    await done
+    expect(events).toEqual(['go build started', 'gate', 'go build ended', 'build'])
+    expect(results.stages.map(s => [s.stage, s.status])).toEqual([
+      ['Go build', 'ok'],
+      ['Go gate', 'ok'],
+      ['Build', 'ok']
+    ])
+    // its group comes whole, after the gate's, before Build's
+    expect(printed()).toMatch(
+      /::group::Go gate\n::endgroup::\n::group::Go build\nlinux\/amd64: \.\/cmd\/a -> \/out\/a\n::endgroup::\n::group::Build\n/
+    )
+  })
+
+  it('stops the run at the next stage boundary when it fails: the stage it names never starts', async () => {
+    const events: string[] = []
+    const { results, done } = run([
+      {
+        name: 'Go build',
+        applies: () => true,
+        besideUntil: 'Push',
+        async run() {
+          throw new Error('go build of ./cmd/a for linux/arm64 failed')
+        }
+      },
+      {
+        name: 'Go gate',
+        applies: () => true,
+        async run() {
+          events.push('gate')
+        }
+      },
+      {
+        name: 'Push',
+        applies: () => true,
+        async run() {
+          events.push('push')
+        }
+      }
+    ])
+    await expect(done).rejects.toThrow('go build of ./cmd/a for linux/arm64 failed')
+    expect(events).not.toContain('push')
+    expect(results.stages.find(s => s.stage === 'Go build')?.status).toBe('failed')
+  })
+
+  it("lets a stage beside wait for another's end: passed or skipped resolves, failed or never run rejects", async () => {
+    const seen: string[] = []
+    const { done } = run([
+      {
+        name: 'Go build',
+        applies: () => true,
+        besideUntil: 'Push',
+        async run(ctx) {
+          for (const stage of ['Go gate', 'QEMU', 'Smoke test', 'Push'])
+            await ctx.ended(stage).then(
+              () => seen.push(`${stage} ended`),
+              (e: Error) => seen.push(`${stage}: ${e.message}`)
+            )
+        }
+      },
+      { name: 'Go gate', applies: () => true, run: async () => undefined },
+      { name: 'QEMU', applies: () => 'not needed', run: async () => undefined },
+      {
+        name: 'Smoke test',
+        applies: () => true,
+        async run() {
+          throw new Error('smoke test failed')
+        }
+      },
+      { name: 'Push', applies: () => true, run: async () => undefined }
+    ])
+    await expect(done).rejects.toThrow('smoke test failed')
+    expect(seen).toEqual([
+      'Go gate ended',
+      'QEMU ended',
+      'Smoke test: smoke test failed',
+      'Push: the run stopped before Push ended'
+    ])
+  })
+
+  it("ends before the failure of a stage after it goes on, which stays the run's error", async () => {
+    const events: string[] = []
+    const { done } = run([
+      {
+        name: 'Go build',
+        applies: () => true,
+        besideUntil: 'Build',
+        async run() {
+          await new Promise(r => setTimeout(r, 50))
+          events.push('go build ended')
+          throw new Error('second failure')
+        }
+      },
+      {
+        name: 'Go gate',
+        applies: () => true,
+        async run() {
+          throw new Error('go test failed')
+        }
+      }
+    ])
+    await expect(done).rejects.toThrow('go test failed')
+    expect(events).toEqual(['go build ended'])
+  })
+})
+
 describe('attestations in the summary', () => {
   it('names each platform with what the index attests it with; nothing when there is nothing', () => {
     expect(
@@ -66,5 +229,33 @@ describe('attestations in the summary', () => {
       ])
     ).toBe('linux/amd64: SBOM (SPDX), provenance (SLSA); linux/arm64: https://example.com/a\\|b')
     expect(attestationsCell([{ platform: 'linux/amd64' }])).toBe('')
+  })
+})
+
+describe('slots', () => {
+  it('runs at most n at once, the waiting ones in the order they came', async () => {
+    const slot = slots(2)
+    let running = 0
+    let most = 0
+    const order: number[] = []
+    await Promise.all(
+      [30, 10, 10, 10, 10].map((ms, i) =>
+        slot(async () => {
+          running++
+          most = Math.max(most, running)
+          order.push(i)
+          await new Promise(r => setTimeout(r, ms))
+          running--
+        })
+      )
+    )
+    expect(most).toBe(2)
+    expect(order).toEqual([0, 1, 2, 3, 4])
+  })
+
+  it('frees the slot of a call that throws', async () => {
+    const slot = slots(1)
+    await expect(slot(async () => Promise.reject(new Error('no')))).rejects.toThrow('no')
+    await expect(slot(async () => 'yes')).resolves.toBe('yes')
   })
 })

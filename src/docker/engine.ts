@@ -21,10 +21,18 @@ export interface BuilderInfo {
 
 /** Asks the engine what it is; a clear error when none answers or buildx is missing. */
 export async function inspectEngine(): Promise<EngineInfo> {
-  const version = await run('docker', ['version', '--format', '{{.Server.Version}}'], {
-    silent: true,
-    allowFailure: true
-  })
+  // three questions at once (each a docker process); the version's answer is read first
+  const [version, info, buildx] = await Promise.all([
+    run('docker', ['version', '--format', '{{.Server.Version}}'], {
+      silent: true,
+      allowFailure: true
+    }),
+    run('docker', ['info', '--format', '{{json .DriverStatus}}'], {
+      silent: true,
+      allowFailure: true
+    }),
+    run('docker', ['buildx', 'version'], { silent: true, allowFailure: true })
+  ])
   if (version.timedOut) {
     throw new Error(
       `no Docker engine answers: docker version got no answer from ${process.env['DOCKER_HOST'] || 'the default socket'} in ${dockerBound(DOCKER_CONTROL_TIMEOUT_S)} s and was stopped (the daemon stalls)`
@@ -35,8 +43,10 @@ export async function inspectEngine(): Promise<EngineInfo> {
       `no Docker engine answers: ${(version.stderr || version.stdout).trim().split('\n').pop()}`
     )
   }
-  const info = await run('docker', ['info', '--format', '{{json .DriverStatus}}'], { silent: true })
-  const buildx = await run('docker', ['buildx', 'version'], { silent: true, allowFailure: true })
+  if (info.exitCode !== 0)
+    throw new Error(
+      `docker info failed${info.timedOut ? ' (stopped at its bound)' : ''}: ${(info.stderr || info.stdout).trim().split('\n').pop()}`
+    )
   if (buildx.timedOut)
     throw new Error(
       `docker buildx version did not finish in ${dockerBound(DOCKER_CONTROL_TIMEOUT_S)} s and was stopped`

@@ -13,6 +13,23 @@ export const SMOKE_NETWORK_STATE = 'smokeNetwork'
 const PROBE_INTERVAL_MS = 250
 const PROBE_TIMEOUT_MS = 2_000
 
+/** How long a passed smoke test's container may take to exit by itself before it is removed. */
+const EXIT_GRACE_MS = 500
+
+/** Whether `p` settles within `ms`. */
+async function endsWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const ended = await Promise.race([
+    p.then(
+      () => true,
+      () => true
+    ),
+    new Promise<boolean>(resolve => (timer = setTimeout(() => resolve(false), ms)))
+  ])
+  clearTimeout(timer)
+  return ended
+}
+
 /** How the smoke test of one platform ended, before it is made a SmokeResult. */
 interface Outcome {
   ok: boolean
@@ -79,9 +96,12 @@ export async function smokeTest(
 
   const outcome = await decision
   clearTimeout(timer)
-  // Passed, failed or timed out: the container goes (a server would run on). Then wait for the
-  // attached `docker run` to end, so nothing of this test outlives it.
-  await run('docker', ['rm', '--force', name], { silent: true, allowFailure: true })
+  // Passed, failed or timed out: the container goes (a server would run on), unless `docker run
+  // --rm` ended by itself meanwhile (the daemon has removed it then: a command like `--version`
+  // prints and exits). Then wait for the attached `docker run` to end, so nothing of this test
+  // outlives it. A server probed over HTTP runs on: it is removed at once.
+  if (smoke.http || !(await endsWithin(container, EXIT_GRACE_MS)))
+    await run('docker', ['rm', '--force', name], { silent: true, allowFailure: true })
   await container
   const probeNote = (await probing)?.why
   const ms = Date.now() - started

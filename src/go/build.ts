@@ -18,7 +18,7 @@ import {
 } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { dirname, join, resolve, sep } from 'node:path'
-import { limit } from '../limit.js'
+import { slots } from '../limit.js'
 import { run } from '../exec.js'
 import type { PlannedImage } from '../plan/plan.js'
 import { goEnvFor } from '../plan/runnerBuild.js'
@@ -132,51 +132,140 @@ export function checkBinaryPlatform(text: string, platform: string, path: string
     throw new Error(`${path} is not a ${platform} binary: ${problems.join(', ')}`)
 }
 
-/**
- * Cross-compiles a runner build's package for every planned platform (several at once, sharing
- * the Go build cache), into the action's own `<outDir>/<os>/<arch>[/<variant>]/<binary>`,
- * verifies each binary's platform with `go version -m`, stamps it with the release date, and
- * writes the generated Dockerfile there when the image has none. When the user named a context,
- * the binaries are then copied into it (see copyIntoContext): `written` lists what was created
- * there, for removal once the image is built.
- */
-export async function runnerBuild(
-  image: PlannedImage,
-  goDir: string,
-  workspace: string,
+/** One binary of a runner build: an image's package for one platform. */
+interface BinaryJob {
+  image: PlannedImage
+  platform: string
+  goDir: string
+}
+
+/** What runnerBuilds needs from the run. */
+export interface RunnerBuildOptions {
+  /** The directory of the image's module, for an image. */
+  goDirOf: (image: PlannedImage) => string
+  workspace: string
   sourceDateEpoch: number
+  /** The runner's own platform: its binaries wait for `nativeAfter`. */
+  runnerPlatform: string
+  /**
+   * Settles when the Go gate, which runs beside these builds and compiles for the runner's own
+   * platform, has ended: the runner's own binaries are built then, from the packages it compiled
+   * (not compiled twice at once); if it failed they are not built.
+   */
+  nativeAfter: Promise<void>
+  /** Where each line for the log goes (the caller prints them). */
+  log: (line: string) => void
+  /**
+   * Called with what an image copied into a user's context, as soon as it is there (for the post
+   * step to remove should the main step be stopped before the images are built).
+   */
+  copied: (paths: string[]) => void
+}
+
+/**
+ * Cross-compiles every runner-build image's package for each of its platforms, all images' binaries
+ * from one pool (as many at once as the runner has cores, one platform's binaries one after
+ * another, the runner's own platform once `nativeAfter` has settled; they share the Go build
+ * cache), into the action's own `<outDir>/<os>/<arch>[/<variant>]/<binary>`;
+ * then, per image, verifies each binary's platform with `go version -m`, stamps it with the release
+ * date, and writes the generated Dockerfile there when the image has none. When the user named a
+ * context, the binaries are then copied into it (see copyIntoContext): `written` lists what was
+ * created there, for removal once the images are built (when a later image fails, what earlier ones
+ * copied is removed at once).
+ */
+export async function runnerBuilds(
+  images: PlannedImage[],
+  o: RunnerBuildOptions
 ): Promise<{ binaries: BuiltBinary[]; written: string[] }> {
-  const rb = image.runnerBuild
-  if (!rb) return { binaries: [], written: [] }
-  // the action's own directory: whatever an earlier step of this job left there goes
-  await rm(rb.outDir, { recursive: true, force: true })
-  const binaries = await limit(image.platforms, availableParallelism(), async platform => {
-    const out = join(rb.outDir, platform, rb.binary)
-    await mkdir(join(rb.outDir, platform), { recursive: true })
-    const started = Date.now()
-    let compiled: string[]
-    try {
-      const res = await run(
-        'go',
-        ['build', '-v', '-trimpath', `-ldflags=${rb.ldflags}`, '-o', out, rb.main],
-        { cwd: goDir, env: goEnvFor(platform), silent: true }
-      )
-      compiled = compiledPackages(res.stderr)
-    } catch (e) {
-      throw new Error(
-        `go build of ${rb.main} for ${platform} (${image.name}) failed: ${(e as Error).message}`
-      )
+  const built = images.filter(i => i.runnerBuild)
+  // the action's own directories: whatever an earlier step of this job left there goes
+  for (const image of built)
+    await rm(image.runnerBuild?.outDir as string, { recursive: true, force: true })
+  const jobs: BinaryJob[] = built.flatMap(image =>
+    image.platforms.map(platform => ({ image, platform, goDir: o.goDirOf(image) }))
+  )
+  const slot = slots(availableParallelism())
+  // One platform's binaries one after another: the first compiles what they share, the others
+  // then only link (two builds of one platform at once would both compile it).
+  const builds = new Map<BinaryJob, Promise<BuiltBinary>>()
+  for (const platform of new Set(jobs.map(j => j.platform))) {
+    let before: Promise<unknown> =
+      platform === o.runnerPlatform
+        ? o.nativeAfter.catch((e: unknown) => {
+            throw new Error(`no ${platform} binary built: ${(e as Error).message}`)
+          })
+        : Promise.resolve()
+    for (const j of jobs.filter(x => x.platform === platform)) {
+      const build = before.then(() => slot(() => buildBinary(j, o)))
+      builds.set(j, build)
+      before = build
     }
-    const ms = Date.now() - started
-    // Same commit, same bytes, same timestamp: the layer is reproducible.
-    const stamp = binaryTime(sourceDateEpoch, await readFile(out))
-    await utimes(out, stamp, stamp)
-    const n = compiled.length
-    core.info(
-      `${platform}: ${rb.main} -> ${out} (${(ms / 1000).toFixed(1)} s, ${n} package${n === 1 ? '' : 's'} compiled)`
+  }
+  const settled = await Promise.allSettled(jobs.map(j => builds.get(j) as Promise<BuiltBinary>))
+  // every build has ended: now the first failure, in the plan's order
+  const failed = settled.find(s => s.status === 'rejected')
+  if (failed) throw failed.reason
+  const done = settled.map(s => (s as PromiseFulfilledResult<BuiltBinary>).value)
+  const binaries: BuiltBinary[] = []
+  const written: string[] = []
+  try {
+    for (const image of built) {
+      const mine = done.filter((_, i) => jobs[i].image === image)
+      await finishImage(image, mine, o, written)
+      binaries.push(...mine)
+    }
+  } catch (e) {
+    // what earlier images copied into a context goes too: nothing is built from it now
+    await removeWritten(written)
+    o.copied([])
+    throw e
+  }
+  return { binaries, written }
+}
+
+/** `go build` of one binary, stamped with binaryTime. */
+async function buildBinary(j: BinaryJob, o: RunnerBuildOptions): Promise<BuiltBinary> {
+  const rb = j.image.runnerBuild as NonNullable<PlannedImage['runnerBuild']>
+  const out = join(rb.outDir, j.platform, rb.binary)
+  await mkdir(join(rb.outDir, j.platform), { recursive: true })
+  const started = Date.now()
+  let compiled: string[]
+  try {
+    const res = await run(
+      'go',
+      ['build', '-v', '-trimpath', `-ldflags=${rb.ldflags}`, '-o', out, rb.main],
+      { cwd: j.goDir, env: goEnvFor(j.platform), silent: true }
     )
-    return { platform, path: out, ms, compiled }
-  })
+    compiled = compiledPackages(res.stderr)
+  } catch (e) {
+    throw new Error(
+      `go build of ${rb.main} for ${j.platform} (${j.image.name}) failed: ${(e as Error).message}`
+    )
+  }
+  const ms = Date.now() - started
+  // Same commit, same bytes, same timestamp: the layer is reproducible.
+  const stamp = binaryTime(o.sourceDateEpoch, await readFile(out))
+  await utimes(out, stamp, stamp)
+  const n = compiled.length
+  o.log(
+    `${j.platform}: ${rb.main} -> ${out} (${(ms / 1000).toFixed(1)} s, ${n} package${n === 1 ? '' : 's'} compiled)`
+  )
+  return { platform: j.platform, path: out, ms, compiled }
+}
+
+/**
+ * One image's binaries once built: their platforms checked, its files staged, its generated
+ * Dockerfile written, and the binaries copied into a context the user named (appended to
+ * `written`; on a clash what this image copied is removed again and the error names the image).
+ */
+async function finishImage(
+  image: PlannedImage,
+  binaries: BuiltBinary[],
+  o: RunnerBuildOptions,
+  written: string[]
+): Promise<void> {
+  const rb = image.runnerBuild as NonNullable<PlannedImage['runnerBuild']>
+  const goDir = o.goDirOf(image)
   // one `go version -m` for all binaries: a go process per binary costs more than reading them
   const info = await run('go', ['version', '-m', ...binaries.map(b => b.path)], {
     cwd: goDir,
@@ -187,22 +276,24 @@ export async function runnerBuild(
     binaries.map(b => b.path)
   )
   for (const b of binaries) checkBinaryPlatform(sections.get(b.path) ?? '', b.platform, b.path)
-  if (rb.filesDir) await stageFiles(rb.files, goDir, rb.filesDir, sourceDateEpoch, image.origin)
+  if (rb.filesDir)
+    await stageFiles(rb.files, goDir, rb.filesDir, o.sourceDateEpoch, image.origin, o.log)
   if (rb.generatedDockerfile) {
-    await writeFile(resolve(workspace, image.dockerfile), rb.generatedDockerfile)
+    await writeFile(resolve(o.workspace, image.dockerfile), rb.generatedDockerfile)
   }
-  const written: string[] = []
   if (rb.copyInto !== undefined) {
-    const context = resolve(workspace, rb.copyInto)
+    const context = resolve(o.workspace, rb.copyInto)
+    const mine: string[] = []
     try {
       for (const b of binaries)
-        await copyIntoContext(b.path, context, join(b.platform, rb.binary), written)
+        await copyIntoContext(b.path, context, join(b.platform, rb.binary), mine)
     } catch (e) {
-      await removeWritten(written)
+      await removeWritten(mine)
       throw new Error(`runner build of ${image.name} (${image.origin}): ${(e as Error).message}`)
     }
+    written.push(...mine)
+    o.copied(written)
   }
-  return { binaries, written }
 }
 
 /**
@@ -263,7 +354,8 @@ export async function stageFiles(
   goDir: string,
   dir: string,
   sourceDateEpoch: number,
-  origin: string
+  origin: string,
+  log: (line: string) => void = core.info
 ): Promise<void> {
   await rm(dir, { recursive: true, force: true })
   await mkdir(dir, { recursive: true })
@@ -285,7 +377,7 @@ export async function stageFiles(
     })
   }
   await stampTree(dir, sourceDateEpoch)
-  core.info(
+  log(
     `${origin}: files staged for the image: ${files.map(f => `${f.src} -> ${f.dest}`).join(', ')}`
   )
 }

@@ -4,7 +4,6 @@
  * written as an OCI layout, loaded into the engine for the smoke tests (its image ID checked
  * against the written digest), and each platform's executable checked from the same layout.
  */
-import * as core from '@actions/core'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { BuiltImage } from '../docker/build.js'
@@ -44,12 +43,14 @@ async function baseOf(
 
 /**
  * Writes and loads one runner build's image; resolves, once it is in the engine, to the read of
- * its architecture checks (a promise in an object: awaiting it must not wait for the read) (collected with the smoke tests, like a BuildKit image's read-back).
+ * its architecture checks (a promise in an object: awaiting it must not wait for the read;
+ * collected with the smoke tests, like a BuildKit image's read-back) and the line for the log
+ * (several images are written at once; the caller prints their lines in the plan's order).
  */
 export async function writeRunnerImage(
   image: PlannedImage,
   o: RunnerImageOptions
-): Promise<{ read: Promise<BuiltImage> }> {
+): Promise<{ read: Promise<BuiltImage>; note: string }> {
   const rb = image.runnerBuild
   if (!rb?.generated) throw new Error(`internal: ${image.name} is not written by the action`)
   const times: string[] = []
@@ -75,9 +76,7 @@ export async function writeRunnerImage(
   lap('write')
   await loadLayout(layout, image.versionTag, written.digest)
   lap('load')
-  core.info(
-    `${image.name}: ${written.digest} written and loaded (${times.join(', ')}): ${written.manifests.map(m => `${m.platform} ${m.digest.slice(7, 19)}`).join(', ')}`
-  )
+  const note = `${image.name}: ${written.digest} written and loaded (${times.join(', ')}): ${written.manifests.map(m => `${m.platform} ${m.digest.slice(7, 19)}`).join(', ')}`
   const read = (async (): Promise<BuiltImage> => {
     try {
       // read back as a BuildKit image is: sizes, and what each platform is attested with
@@ -95,5 +94,5 @@ export async function writeRunnerImage(
       if (!o.keep) await rm(layout, { recursive: true, force: true })
     }
   })()
-  return { read }
+  return { read, note }
 }

@@ -17,9 +17,10 @@ import { OutputRelay } from '../util/outputRelay.js'
 /**
  * Builds and loads every image; reading each loaded image back (docker save: its index and
  * per-platform digests) starts at once and, when smoke tests run, is collected by that stage:
- * both only read the engine's store, and the read is a per-platform cost. On the containerd store
- * every BuildKit build runs at once (parallelBuilds), before the images the action writes. On the
- * classic store each platform is loaded on its own, and the build to push is exported from the
+ * both only read the engine's store, and the read is a per-platform cost. The images the action
+ * writes itself are all written and loaded at once, beside the BuildKit builds; on the containerd
+ * store the BuildKit builds run at once too (parallelBuilds). On the classic store each platform
+ * is loaded on its own, one image after another, and the build to push is exported from the
  * builder and checked against them (classicBuilt), alongside the smoke tests too.
  */
 export const buildStage: Stage = {
@@ -29,28 +30,64 @@ export const buildStage: Stage = {
     const engine = needs(ctx.engine, 'Engine')
     const classic = engine.containerdStore ? undefined : runToken()
     ctx.classicToken = classic
-    // decided once (the cache check warns), and only when BuildKit builds something
-    let opts: BuildOptions | undefined
+    const images = ctx.plan.images
+    const reads: Promise<BuiltImage>[] = new Array(images.length)
+    const writes = writeAll(ctx, engine)
+    let building = true
     try {
+      // decided once (the cache check warns), and only when BuildKit builds something
+      let opts: BuildOptions | undefined
       const built = classic
         ? undefined
         : await parallelBuilds(ctx, engine, () => (opts ??= buildOptions(ctx)))
-      for (const image of ctx.plan.images) {
-        const { read } = writtenByAction(image, engine)
-          ? await writeRunnerImage(image, runnerImageOptions(ctx))
-          : classic
-            ? await classicRead(image, (opts ??= buildOptions(ctx)), classic, ctx.plan.push)
-            : (built?.get(image) as { read: Promise<BuiltImage> })
-        // awaited later; a later build's failure must not leave it an unhandled rejection
-        read.catch(() => undefined)
-        ctx.reads.push(read)
+      for (const [i, image] of images.entries()) {
+        if (writtenByAction(image, engine)) continue
+        const { read } = classic
+          ? await classicRead(image, (opts ??= buildOptions(ctx)), classic, ctx.plan.push)
+          : (built?.get(image) as { read: Promise<BuiltImage> })
+        reads[i] = settledLater(read)
       }
+      building = false
     } finally {
+      // the writes end before the stage does, whatever happened to a BuildKit build
+      const written = await Promise.allSettled(writes.map(w => w ?? Promise.resolve(undefined)))
+      for (const [i, w] of written.entries()) {
+        if (w.status === 'fulfilled' && w.value) {
+          core.info(w.value.note)
+          reads[i] = settledLater(w.value.read)
+        }
+      }
       // the binaries a runner build copied into a user's context have been sent to the builder
       await removeContextFiles(ctx)
+      // a failed write, unless a BuildKit build's failure is already on its way
+      const failed = written.find(w => w.status === 'rejected')
+      if (failed && !building) throw failed.reason
     }
+    ctx.reads.push(...reads)
     if (!smokes(ctx.plan)) addBuilt(ctx, await Promise.all(ctx.reads))
   }
+}
+
+/** A read awaited later: a later build's failure must not leave it an unhandled rejection. */
+function settledLater<T>(read: Promise<T>): Promise<T> {
+  read.catch(() => undefined)
+  return read
+}
+
+/**
+ * Starts writing and loading every image the action writes itself, all at once (each is a
+ * registry read of its base, a file write and a `docker load`); undefined for the others.
+ */
+function writeAll(
+  ctx: StageContext,
+  engine: EngineInfo
+): (ReturnType<typeof writeRunnerImage> | undefined)[] {
+  const opts = ctx.plan.images.some(i => writtenByAction(i, engine))
+    ? runnerImageOptions(ctx)
+    : undefined
+  return ctx.plan.images.map(image =>
+    opts && writtenByAction(image, engine) ? writeRunnerImage(image, opts) : undefined
+  )
 }
 
 /**

@@ -6,17 +6,22 @@ import { login, loginTargets } from '../docker/login.js'
 import { setupQemu } from '../docker/qemu.js'
 import { needs, type Stage } from './stage.js'
 
-/** Asks the engine what it is: its image store decides how images are loaded and pushed. */
+/**
+ * Asks the engine what it is: its image store decides how images are loaded and pushed. Runs
+ * beside the Go stages (from the start of the run, up to QEMU): three docker calls that need
+ * nothing of them.
+ */
 export const engineStage: Stage = {
   name: 'Engine',
   applies: () => true,
-  async run(ctx) {
+  besideUntil: 'QEMU',
+  async run(ctx, log) {
     const info = await inspectEngine()
-    core.info(
+    log(
       `Docker ${info.serverVersion}, buildx ${info.buildxVersion}, ${info.containerdStore ? 'containerd' : 'classic'} image store`
     )
     if (!info.containerdStore)
-      core.info(
+      log(
         'the classic image store holds one platform per tag: each platform is loaded and smoke-tested on its own, and the push sends the same build exported from the builder, checked to have the tested content'
       )
     ctx.engine = info

@@ -1,6 +1,6 @@
 import * as core from '@actions/core'
 import { resolve } from 'node:path'
-import { ACTION_DIR_STATE, removeWritten, runnerBuild, WRITTEN_STATE } from '../go/build.js'
+import { ACTION_DIR_STATE, removeWritten, runnerBuilds, WRITTEN_STATE } from '../go/build.js'
 import { goBuildConfig, markGoCacheForSave, restoreGoCache } from '../go/cache.js'
 import { goGate } from '../go/gate.js'
 import type { Plan } from '../plan/plan.js'
@@ -39,21 +39,29 @@ export const goGateStage: Stage = {
 
 /**
  * Cross-compiles each runner-build image's binaries on the runner, into the action's own
- * directory (and, for a context the user names, copies them there, never over a file).
+ * directory (and, for a context the user names, copies them there, never over a file). Runs
+ * beside the Go gate and the engine's stages, up to the Build stage: the gate's result is waited
+ * for before anything is built from them, and nothing is pushed unless both passed.
  */
 export const goBuildStage: Stage = {
   name: 'Go build',
   applies: plan => plan.images.some(i => i.runnerBuild) || 'no runner build (no image sets main)',
-  async run(ctx) {
+  besideUntil: 'Build',
+  async run(ctx, log) {
     // the post step removes the action's own directory, and what is left in a user's context
     core.saveState(ACTION_DIR_STATE, ctx.plan.actionDir)
-    for (const image of ctx.plan.images.filter(i => i.runnerBuild)) {
-      // in the image's own module
-      const goDir = resolve(ctx.github.workspace, image.runnerBuild?.goDir ?? '.')
-      const out = await runnerBuild(image, goDir, ctx.github.workspace, ctx.plan.sourceDateEpoch)
-      ctx.contextFiles.push(...out.written)
-      if (out.written.length > 0) core.saveState(WRITTEN_STATE, JSON.stringify(ctx.contextFiles))
-    }
+    const out = await runnerBuilds(ctx.plan.images, {
+      // each image in its own module
+      goDirOf: image => resolve(ctx.github.workspace, image.runnerBuild?.goDir ?? '.'),
+      workspace: ctx.github.workspace,
+      sourceDateEpoch: ctx.plan.sourceDateEpoch,
+      runnerPlatform: ctx.plan.runnerPlatform,
+      // a gate that does not run (go-gate: false) has ended as skipped
+      nativeAfter: ctx.ended(goGateStage.name),
+      log,
+      copied: paths => core.saveState(WRITTEN_STATE, JSON.stringify(paths))
+    })
+    ctx.contextFiles.push(...out.written)
   }
 }
 

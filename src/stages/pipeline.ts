@@ -10,14 +10,17 @@ import { collectStage, handOnStage, mergeStage, pushDigestStage } from './distri
 import type { Mode } from '../inputs.js'
 
 /**
- * The single-job run (mode `all`): gate -> qemu/buildx -> login -> build -> smoke -> architecture
- * -> push. Any failure stops the run before anything is pushed.
+ * The single-job run (mode `all`): Go cache -> gate (with the runner builds' `go build` and the
+ * engine's questions beside them) -> qemu/buildx -> login -> build -> smoke -> architecture -> push. Any failure stops the run
+ * before anything is pushed.
  */
 export const ALL_STAGES: readonly Stage[] = [
-  goCacheStage,
-  goGateStage,
-  goBuildStage,
+  // beside the Go stages, up to QEMU
   engineStage,
+  goCacheStage,
+  // beside the gate and the engine's stages, up to Build
+  goBuildStage,
+  goGateStage,
   qemuStage,
   builderStage,
   loginStage,

@@ -9,7 +9,10 @@ import type { ImageResult, SmokeResult } from '../results.js'
 import { addBuilt } from './built.js'
 import type { Stage, StageContext } from './stage.js'
 
-/** How many smoke tests of one image run at once. */
+/**
+ * How many smoke tests run at once, of all images: a smoke test mostly waits for the engine to
+ * create, start and remove a container (and for QEMU to start a foreign binary).
+ */
 const SMOKE_PARALLEL = 4
 
 /** Whether any image is smoke-tested. */
@@ -41,20 +44,18 @@ export const smokeStage: Stage = {
 }
 
 /**
- * One image after another; several platforms at once: a smoke test mostly waits for a container
- * (and QEMU) to start.
+ * Every image's platforms from one pool, SMOKE_PARALLEL at a time (an image's tests do not wait
+ * for the image before it); the outcomes come back per image, in the plan's order.
  */
 async function smokeAll(ctx: StageContext, network?: string): Promise<SmokeResult[][]> {
   const token = ctx.classicToken
-  const all: SmokeResult[][] = []
-  for (const image of ctx.plan.images)
-    all.push(
-      await limit(image.smoke.platforms, SMOKE_PARALLEL, p =>
-        // the classic store holds each platform under a tag of the run's own
-        smokeTest(image, p, network, token ? platformTag(image, p, token) : undefined)
-      )
-    )
-  return all
+  const tests = ctx.plan.images.flatMap(image => image.smoke.platforms.map(p => ({ image, p })))
+  const outcomes = await limit(tests, SMOKE_PARALLEL, ({ image, p }) =>
+    // the classic store holds each platform under a tag of the run's own
+    smokeTest(image, p, network, token ? platformTag(image, p, token) : undefined)
+  )
+  let at = 0
+  return ctx.plan.images.map(image => outcomes.slice(at, (at += image.smoke.platforms.length)))
 }
 
 /** What the smoke test waited for, for the error. */

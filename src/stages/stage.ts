@@ -45,6 +45,11 @@ export interface StageContext {
   handedOn?: HandedOnImage[]
   /** Run once every stage succeeded (e.g. marking the Go cache for the post step to save). */
   onSuccess: (() => void)[]
+  /**
+   * For a stage running beside others: settles once the stage named has ended, resolved when it
+   * passed or was skipped, rejected when it failed or the run stopped before it (set by runStages).
+   */
+  ended: (stage: string) => Promise<void>
 }
 
 /** One step of the pipeline. */
@@ -56,8 +61,18 @@ export interface Stage {
    * from the plan; `ctx` only for what the plan does not hold (credentials).
    */
   applies(plan: Plan, ctx: StageContext): true | string
-  /** Resolves to an outcome when the stage ran but what it needed was not there. */
-  run(ctx: StageContext): Promise<StageOutcome | void>
+  /**
+   * Resolves to an outcome when the stage ran but what it needed was not there. `log` prints a
+   * line in the stage's log group (see besideUntil).
+   */
+  run(ctx: StageContext, log: (line: string) => void): Promise<StageOutcome | void>
+  /**
+   * Runs beside the stages that follow it, up to the stage named here, which waits for it (so
+   * does the end of the run): the executor starts it and goes on at once. Such a stage prints only
+   * through `log`; its lines are kept and printed as its log group once it has ended and is
+   * waited for. A failure stops the run at the next stage boundary.
+   */
+  besideUntil?: string
 }
 
 /** A stage that ran without failing, but could not do its job (e.g. no cache service). */
@@ -85,25 +100,130 @@ export function stageContext(
     reads: [],
     built: [],
     contextFiles: [],
-    onSuccess: []
+    onSuccess: [],
+    ended: () => Promise.reject(new Error('internal: no stage runs'))
   }
+}
+
+/** A stage running beside the others (Stage.besideUntil). */
+interface Beside {
+  stage: Stage
+  lines: string[]
+  /** Settles when the stage has ended; never rejects. */
+  ended: Promise<void>
+  error?: unknown
 }
 
 /**
  * Runs the stages in order, each that applies in a log group, timed; records every stage in
  * `results.stages` as ok, failed, skipped (with its note) or unavailable (with the note its run
- * returned). The first failure stops the run.
+ * returned). A stage with besideUntil runs beside the stages after it. The first failure stops the
+ * run: no further stage starts, and what runs beside ends before the error goes on.
  */
 export async function runStages(stages: readonly Stage[], ctx: StageContext): Promise<void> {
-  for (const s of stages) {
-    const applies = s.applies(ctx.plan, ctx)
-    if (applies !== true) {
-      ctx.results.stages.push({ stage: s.name, ms: 0, status: 'skipped', note: applies })
-      continue
+  const beside: Beside[] = []
+  const ends = stageEnds(stages)
+  ctx.ended = ends.of
+  try {
+    for (const s of stages) {
+      await join(beside, b => b.stage.besideUntil === s.name || b.error !== undefined)
+      const applies = s.applies(ctx.plan, ctx)
+      if (applies !== true) {
+        ctx.results.stages.push({ stage: s.name, ms: 0, status: 'skipped', note: applies })
+        ends.settle(s.name)
+        continue
+      }
+      if (s.besideUntil) beside.push(startBeside(ctx, s, ends.settle))
+      else {
+        await timed(ctx.results, s.name, () => s.run(ctx, line => core.info(line))).catch(e => {
+          ends.settle(s.name, e)
+          throw e
+        })
+        ends.settle(s.name)
+      }
     }
-    await timed(ctx.results, s.name, () => s.run(ctx))
+    await join(beside, () => true)
+  } catch (e) {
+    // a stage beside waiting for one that will not run now ends too
+    ends.stopAll()
+    // no process of a stage beside outlives the run; its log is printed, its error is not the run's
+    await join(beside, () => true).catch(() => undefined)
+    throw e
   }
   for (const done of ctx.onSuccess) done()
+}
+
+/** Each stage's end as a promise (StageContext.ended), settled by runStages. */
+function stageEnds(stages: readonly Stage[]): {
+  of: (stage: string) => Promise<void>
+  settle: (stage: string, error?: unknown) => void
+  stopAll: () => void
+} {
+  const ends = new Map(
+    stages.map(s => {
+      let settle: (error?: unknown) => void = () => undefined
+      const ended = new Promise<void>((resolve, reject) => {
+        settle = error => (error === undefined ? resolve() : reject(error))
+      })
+      // a stage nobody waits for must not be an unhandled rejection
+      ended.catch(() => undefined)
+      return [s.name, { ended, settle }] as const
+    })
+  )
+  return {
+    of: stage =>
+      ends.get(stage)?.ended ??
+      Promise.reject(new Error(`internal: no stage ${stage} in this run`)),
+    settle: (stage, error) => ends.get(stage)?.settle(error ?? undefined),
+    stopAll: () => {
+      for (const [name, e] of ends) e.settle(new Error(`the run stopped before ${name} ended`))
+    }
+  }
+}
+
+/** Starts a stage beside the others: timed from now, its lines kept. */
+function startBeside(
+  ctx: StageContext,
+  stage: Stage,
+  settle: (stage: string, error?: unknown) => void
+): Beside {
+  const started = Date.now()
+  const timing: StageTiming = { stage: stage.name, ms: 0, status: 'ok' }
+  ctx.results.stages.push(timing)
+  const b: Beside = { stage, lines: [], ended: Promise.resolve() }
+  b.ended = stage
+    .run(ctx, line => b.lines.push(line))
+    .then(
+      outcome => {
+        if (outcome) Object.assign(timing, outcome)
+      },
+      (e: unknown) => {
+        timing.status = 'failed'
+        b.error = e ?? new Error(`${stage.name} failed`)
+      }
+    )
+    .finally(() => {
+      timing.ms = Date.now() - started
+      settle(stage.name, b.error)
+    })
+  return b
+}
+
+/**
+ * Waits for the stages beside that `due` picks, in the order they started, printing each one's
+ * log group; throws the first one's failure.
+ */
+async function join(beside: Beside[], due: (b: Beside) => boolean): Promise<void> {
+  let failure: unknown
+  for (const b of beside.filter(due)) {
+    beside.splice(beside.indexOf(b), 1)
+    await b.ended
+    core.startGroup(b.stage.name)
+    for (const line of b.lines) core.info(line)
+    core.endGroup()
+    failure ??= b.error
+  }
+  if (failure !== undefined) throw failure
 }
 
 /** Runs one stage in a log group and records its time, also when it fails. */
