@@ -192,6 +192,8 @@ describe('a two-module repository, v-prefixed floating tags, two registries', ()
         }
       })
       try {
+        // the errors first: they say why, where an exit code only says that it failed
+        expect(older.main.annotations.filter(a => a.command === 'error')).toEqual([])
         expect(older.main.exitCode).toBe(0)
         expect(await registryTags(REGISTRY, `${repo}/web`)).toEqual([
           'latest',
