@@ -1,8 +1,11 @@
 import { describe, expect, it } from '@jest/globals'
+import { randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { extractGoCacheMounts } from '../src/docker/goCacheMounts.js'
+import { goMountsBound } from '../src/docker/timeouts.js'
 import type { PlannedImage } from '../src/plan/plan.js'
 import { cacheMounts, parseDockerfileFull, parseEnv } from '../src/plan/dockerfile.js'
 import {
@@ -193,7 +196,84 @@ describe('goCacheMountsConfig and resolveArgs', () => {
   })
 })
 
+describe('goMountsBound: the throwaway builds of the mounts have a bound of their own', () => {
+  it.each([
+    // build-timeout -> bound: a twelfth of it, at least 300 s, at most build-timeout
+    [3600, 300],
+    [21600, 1800],
+    [6000, 500],
+    [1200, 300],
+    [300, 300],
+    [120, 120],
+    [1, 1]
+  ])('build-timeout %i s: %i s', (buildTimeout, bound) => {
+    expect(goMountsBound(buildTimeout, {})).toBe(bound)
+  })
+
+  it('is capped by the test hook GIA_DOCKER_TIMEOUT_S, like the fixed bounds', () => {
+    expect(goMountsBound(3600, { GIA_DOCKER_TIMEOUT_S: '7' })).toBe(7)
+    expect(goMountsBound(5, { GIA_DOCKER_TIMEOUT_S: '7' })).toBe(5)
+  })
+})
+
+/** A Unix socket that accepts connections and never answers, as a stalled daemon or builder. */
+async function stalledSocket(): Promise<{ path: string; close: () => Promise<void> }> {
+  const path = join(tmpdir(), `gia-stall-${randomBytes(4).toString('hex')}.sock`)
+  const connections: Socket[] = []
+  const server = createServer(c => {
+    connections.push(c)
+    c.on('data', () => undefined)
+    c.on('error', () => undefined)
+  })
+  await new Promise<void>(res => server.listen(path, res))
+  return {
+    path,
+    close: async () => {
+      for (const c of connections) c.destroy()
+      await new Promise(res => server.close(res))
+    }
+  }
+}
+
+function helloImage(): PlannedImage {
+  const plan = goCacheMountsOf(
+    parseDockerfileFull('FROM golang AS b\nRUN --mount=type=cache,target=/go/pkg/mod go build\n'),
+    []
+  )
+  return { name: 'hello-cli', buildArgs: [], goCacheMounts: plan } as unknown as PlannedImage
+}
+
 describe('extractGoCacheMounts', () => {
+  it('a copy-out that hangs is stopped at its own bound, not build-timeout, and is a warning', async () => {
+    // the real docker CLI against a daemon that never answers; build-timeout 3600 s, and the
+    // test hook lowers the mounts' bound (300 s) to 2 s, as GIA_DOCKER_TIMEOUT_S does fixed bounds
+    const stalled = await stalledSocket()
+    const saved = { host: process.env['DOCKER_HOST'], cap: process.env['GIA_DOCKER_TIMEOUT_S'] }
+    process.env['DOCKER_HOST'] = `unix://${stalled.path}`
+    process.env['GIA_DOCKER_TIMEOUT_S'] = '2'
+    const dir = mkdtempSync(join(tmpdir(), 'gia-mounts-test-'))
+    try {
+      const problem = await extractGoCacheMounts(
+        [helloImage()],
+        { available: true, hit: false, dir, key: 'k' },
+        'default',
+        3600
+      )
+      expect(problem).toMatch(
+        /^could not copy them out, nothing is saved: docker buildx build did not finish in 2 s and was stopped/
+      )
+      expect(existsSync(`${dir}.new`)).toBe(false)
+    } finally {
+      for (const [k, v] of [
+        ['DOCKER_HOST', saved.host],
+        ['GIA_DOCKER_TIMEOUT_S', saved.cap]
+      ] as const)
+        if (v === undefined) delete process.env[k]
+        else process.env[k] = v
+      await stalled.close()
+    }
+  }, 30_000)
+
   it('a failed copy-out (the real docker CLI, a builder that does not exist) is a warning: no throw, nothing saved, the carried entry untouched', async () => {
     const plan = goCacheMountsOf(
       parseDockerfileFull('FROM golang AS b\nRUN --mount=type=cache,target=/go/pkg/mod go build\n'),

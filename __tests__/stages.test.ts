@@ -190,6 +190,30 @@ describe('a stage beside the others (besideUntil)', () => {
     ])
   })
 
+  it('ends the run only when the work stages left pending has ended, also when a stage failed', async () => {
+    for (const fail of [false, true]) {
+      let removed = false
+      const { done } = run([
+        {
+          name: 'Smoke test',
+          applies: () => true,
+          async run(ctx) {
+            ctx.pending.push(new Promise(r => setTimeout(r, 50)).then(() => (removed = true)))
+          }
+        },
+        {
+          name: 'Push',
+          applies: () => true,
+          async run() {
+            if (fail) throw new Error('push failed')
+          }
+        }
+      ])
+      await (fail ? expect(done).rejects.toThrow('push failed') : done)
+      expect(removed).toBe(true)
+    }
+  })
+
   it("ends before the failure of a stage after it goes on, which stays the run's error", async () => {
     const events: string[] = []
     const { done } = run([

@@ -67,6 +67,7 @@ import type * as Setup from './bench/peers/setup.js'
 import type * as Cpu from './bench/peers/cpu.js'
 import type * as Api from './bench/peers/github-api.js'
 import type * as Table from './bench/peers/table.js'
+import type * as ProcessTree from '../src/util/processTree.js'
 
 const load = async <T>(path: string): Promise<T> =>
   (await import(new URL(path, import.meta.url).href)) as T
@@ -79,6 +80,7 @@ const setup = await load<typeof Setup>('./bench/peers/setup.ts')
 const { cpuSample, cpuSpent } = await load<typeof Cpu>('./bench/peers/cpu.ts')
 const { startGitHubApi } = await load<typeof Api>('./bench/peers/github-api.ts')
 const table = await load<typeof Table>('./bench/peers/table.ts')
+const { processTree } = await load<typeof ProcessTree>('../src/util/processTree.ts')
 
 type Contender = Contenders.Contender
 type Mode = Table.Mode
@@ -235,6 +237,16 @@ const api = await startGitHubApi(
 )
 
 const cleanup = async (): Promise<void> => {
+  // a job still running (a step or a post step) when the bench is stopped: it would retry
+  // against the cache service stopped here for many minutes
+  const engine = new Set(processTree(dockerd.pid))
+  for (const pid of processTree(process.pid).filter(p => p !== process.pid && !engine.has(p))) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      /* gone meanwhile */
+    }
+  }
   await api.stop()
   await dockerd.stop()
   // the containers' cgroup, empty once the daemon is gone

@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
 import { readFile, rm } from 'node:fs/promises'
+import { EOL } from 'node:os'
 import { join } from 'node:path'
 import { CommandTimeoutError, run } from '../exec.js'
 import type { AttestationPlan, PlannedImage } from '../plan/plan.js'
@@ -57,22 +58,32 @@ export interface BuildOptions {
 }
 
 /**
+ * Where a build's log goes: by default printed as it comes (fenced); with a function, the command
+ * line and every chunk of output are handed to it instead (a build that runs beside others, whose
+ * log an OutputRelay prints).
+ */
+export type BuildLog = ((text: string) => void) | undefined
+
+/**
  * Runs one `docker buildx build` of an image with the given output and returns the digest buildx
  * reported (`containerimage.digest` of --metadata-file). A failure names the image.
  */
 export async function buildx(
   image: PlannedImage,
   opts: BuildOptions,
-  output: BuildCommandOptions['output']
+  output: BuildCommandOptions['output'],
+  log?: BuildLog
 ): Promise<string | undefined> {
   const dir = await tempDir('build-')
   const metadataFile = join(dir, 'metadata.json')
   const args = buildCommand(image, { ...opts, metadataFile, output })
   try {
+    log?.(`[command]docker ${args.join(' ')}${EOL}`)
     await run('docker', args, {
       cwd: opts.workspace,
       timeoutSeconds: opts.timeoutSeconds,
-      timeoutRaise: 'the build-timeout input'
+      timeoutRaise: 'the build-timeout input',
+      ...(log ? { silent: true, onOutput: log } : {})
     })
     const meta = JSON.parse(await readFile(metadataFile, 'utf8').catch(() => '{}')) as Record<
       string,
@@ -100,8 +111,12 @@ export async function buildx(
  * Builds one image with `docker buildx build --load`: the whole multi-platform index lands in the
  * containerd store.
  */
-export async function buildImage(image: PlannedImage, opts: BuildOptions): Promise<LoadedImage> {
-  return { image, reportedDigest: await buildx(image, opts, { type: 'load' }) }
+export async function buildImage(
+  image: PlannedImage,
+  opts: BuildOptions,
+  log?: BuildLog
+): Promise<LoadedImage> {
+  return { image, reportedDigest: await buildx(image, opts, { type: 'load' }, log) }
 }
 
 /**

@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:f
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { run } from '../exec.js'
+import { goMountsBound } from './timeouts.js'
 import { goCacheUnavailableReason } from '../cacheService.js'
 import {
   extractDockerfile,
@@ -82,8 +83,8 @@ export async function restoreGoCacheMounts(
     runnerPlatform: string
     /** The builder may hold the mounts of an earlier run (a persistent, self-hosted one). */
     persistent: boolean
-    /** Seconds each throwaway build may take (build-timeout). */
-    timeoutSeconds: number
+    /** build-timeout, from which each throwaway build's bound is derived (goMountsBound). */
+    buildTimeoutSeconds: number
   }
 ): Promise<GoMountsRestore> {
   const dir = join(process.env['RUNNER_TEMP'] || tmpdir(), 'go-image-action', 'go-cache-mounts')
@@ -100,7 +101,7 @@ export async function restoreGoCacheMounts(
   await rm(dir, { recursive: true, force: true })
   if (
     opts.persistent &&
-    (await builderHolds(images, opts.builder, opts.timeoutSeconds)) === keys.key
+    (await builderHolds(images, opts.builder, opts.buildTimeoutSeconds)) === keys.key
   ) {
     const saved = await cache
       .restoreCache([dir], keys.key, [], { lookupOnly: true })
@@ -133,7 +134,7 @@ export async function restoreGoCacheMounts(
     if (mounts.length === 0) continue
     await throwaway(image, seedDockerfile({ ...plan, mounts }), ['--output', 'type=cacheonly'], {
       builder: opts.builder,
-      timeoutSeconds: opts.timeoutSeconds,
+      buildTimeoutSeconds: opts.buildTimeoutSeconds,
       context: dir,
       what: `filled ${mounts.map(m => m.target).join(', ')}`
     }).catch((e: Error) =>
@@ -150,7 +151,7 @@ export async function restoreGoCacheMounts(
 async function builderHolds(
   images: PlannedImage[],
   builder: string,
-  timeoutSeconds: number
+  buildTimeoutSeconds: number
 ): Promise<string | undefined> {
   const out = await mkdtemp(join(tmpdir(), 'gia-mounts-probe-'))
   const empty = await mkdtemp(join(tmpdir(), 'gia-mounts-'))
@@ -161,7 +162,7 @@ async function builderHolds(
         image,
         probeDockerfile(plan),
         [...runUnique(), '--output', `type=local,dest=${out}`],
-        { builder, timeoutSeconds, context: empty, what: 'read the key the mounts hold' }
+        { builder, buildTimeoutSeconds, context: empty, what: 'read the key the mounts hold' }
       )
       for (const m of plan.mounts) notes.add((await readFile(join(out, m.dir), 'utf8')).trim())
     }
@@ -190,11 +191,11 @@ export async function extractGoCacheMounts(
   images: PlannedImage[],
   restored: GoMountsRestore,
   builder: string,
-  timeoutSeconds: number
+  buildTimeoutSeconds: number
 ): Promise<string | undefined> {
   const out = `${restored.dir}.new`
   try {
-    await copyOut(images, restored, out, builder, timeoutSeconds)
+    await copyOut(images, restored, out, builder, buildTimeoutSeconds)
   } catch (e) {
     await rm(out, { recursive: true, force: true })
     const problem = `could not copy them out, nothing is saved: ${(e as Error).message}`
@@ -212,7 +213,7 @@ async function copyOut(
   restored: GoMountsRestore,
   out: string,
   builder: string,
-  timeoutSeconds: number
+  buildTimeoutSeconds: number
 ): Promise<void> {
   await rm(out, { recursive: true, force: true })
   // the context holds only the key each mount notes
@@ -226,7 +227,7 @@ async function copyOut(
         [...runUnique(), '--output', `type=local,dest=${out}`],
         {
           builder,
-          timeoutSeconds,
+          buildTimeoutSeconds,
           context,
           what: `copied out ${plan.mounts.map(m => m.target).join(', ')}`
         }
@@ -237,13 +238,16 @@ async function copyOut(
   }
 }
 
-/** Builds a generated Dockerfile on the builder with the image's build args (the mounts' bases
- * and BUILDKIT_CACHE_MOUNT_NS may use them), quietly, and says what it did. */
+/**
+ * Builds a generated Dockerfile on the builder with the image's build args (the mounts' bases and
+ * BUILDKIT_CACHE_MOUNT_NS may use them), quietly, and says what it did. Bounded by goMountsBound
+ * of `buildTimeoutSeconds`, not build-timeout itself.
+ */
 async function throwaway(
   image: PlannedImage,
   dockerfile: string,
   output: string[],
-  opts: { builder: string; timeoutSeconds: number; context: string; what: string }
+  opts: { builder: string; buildTimeoutSeconds: number; context: string; what: string }
 ): Promise<void> {
   const started = Date.now()
   const tmp = await mkdtemp(join(tmpdir(), 'gia-dance-'))
@@ -255,7 +259,7 @@ async function throwaway(
     args.push('--provenance=false', ...output, opts.context)
     await run('docker', args, {
       silent: true,
-      timeoutSeconds: opts.timeoutSeconds,
+      timeoutSeconds: goMountsBound(opts.buildTimeoutSeconds),
       timeoutRaise: 'the build-timeout input'
     })
     core.info(

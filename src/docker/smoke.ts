@@ -13,23 +13,6 @@ export const SMOKE_NETWORK_STATE = 'smokeNetwork'
 const PROBE_INTERVAL_MS = 250
 const PROBE_TIMEOUT_MS = 2_000
 
-/** How long a passed smoke test's container may take to exit by itself before it is removed. */
-const EXIT_GRACE_MS = 500
-
-/** Whether `p` settles within `ms`. */
-async function endsWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined
-  const ended = await Promise.race([
-    p.then(
-      () => true,
-      () => true
-    ),
-    new Promise<boolean>(resolve => (timer = setTimeout(() => resolve(false), ms)))
-  ])
-  clearTimeout(timer)
-  return ended
-}
-
 /** How the smoke test of one platform ended, before it is made a SmokeResult. */
 interface Outcome {
   ok: boolean
@@ -39,9 +22,10 @@ interface Outcome {
 /**
  * Runs the image on one platform and decides as soon as it can: it passes the moment the
  * expected text is in the output (text mode) or the HTTP probe is answered 2xx with the expected
- * body (`smoke.http`), whether or not the process has exited, and the container is then removed.
- * It fails when the process exits before that (with its exit code), or at the image's timeout.
- * Never throws for a failed check: the result says what happened.
+ * body (`smoke.http`), whether or not the process has exited, and the container is then removed
+ * (`removed` settles when it is gone; a passed text test returns before that). It fails when the
+ * process exits before that (with its exit code), or at the image's timeout. Never throws for a
+ * failed check: the result says what happened.
  * @param network the run's smoke network (createSmokeNetwork), needed by an HTTP smoke test
  * @param ref where the engine holds that platform: the version tag, unless the classic store
  *   holds it under a tag of the run's own
@@ -51,7 +35,7 @@ export async function smokeTest(
   platform: string,
   network?: string,
   ref = image.versionTag
-): Promise<SmokeResult> {
+): Promise<{ result: SmokeResult; removed: Promise<void> }> {
   const { smoke } = image
   const name = `gia-smoke-${randomBytes(4).toString('hex')}`
   const args = smokeCommand(image, platform, name, smoke.http ? network : undefined, ref)
@@ -96,17 +80,20 @@ export async function smokeTest(
 
   const outcome = await decision
   clearTimeout(timer)
-  // Passed, failed or timed out: the container goes (a server would run on), unless `docker run
-  // --rm` ended by itself meanwhile (the daemon has removed it then: a command like `--version`
-  // prints and exits). Then wait for the attached `docker run` to end, so nothing of this test
-  // outlives it. A server probed over HTTP runs on: it is removed at once.
-  if (smoke.http || !(await endsWithin(container, EXIT_GRACE_MS)))
+  // Passed, failed or timed out: the container goes (a server would run on), and the attached
+  // `docker run` ends once the daemon has removed it.
+  const removed = (async (): Promise<void> => {
     await run('docker', ['rm', '--force', name], { silent: true, allowFailure: true })
-  await container
+    await container
+  })()
   const probeNote = (await probing)?.why
   const ms = Date.now() - started
+  // A text test that passed does not wait for that (the daemon's teardown of a container takes
+  // longer than a `--version`): the caller waits for `removed` before the run ends. A failed test
+  // waits, for the whole output; so does an HTTP test, whose network goes after its containers.
+  if (!(outcome.ok && !smoke.http)) await removed
   const text = output.trim()
-  return outcome.ok
+  const result: SmokeResult = outcome.ok
     ? { ok: true, command, output: text, ms }
     : {
         ok: false,
@@ -116,6 +103,7 @@ export async function smokeTest(
           .join('\n'),
         ms
       }
+  return { result, removed }
 }
 
 /**

@@ -21,6 +21,28 @@ export const DOCKER_SAVE_TIMEOUT_S = 900
 export const DOCKER_LOAD_TIMEOUT_S = 900
 
 /**
+ * The least bound of a throwaway build of the Go cache mounts (filling them, reading their key,
+ * copying them out): see goMountsBound.
+ */
+export const GO_MOUNTS_TIMEOUT_S = 300
+
+/**
+ * The bound of one throwaway build of the Go cache mounts: a twelfth of build-timeout (300 s by
+ * default), at least GO_MOUNTS_TIMEOUT_S, never more than build-timeout itself; capped by the test
+ * hook like a fixed bound. They only carry a cache, and stopping one is a warning: a builder that
+ * stops exporting (BuildKit 0.13 once hung 5 minutes "exporting to client directory") must not
+ * hold the release for build-timeout's hour. A larger build-timeout gives a large cache on a slow
+ * runner longer.
+ */
+export function goMountsBound(buildTimeoutS: number, env: NodeJS.ProcessEnv = process.env): number {
+  const bound = Math.min(
+    buildTimeoutS,
+    Math.max(GO_MOUNTS_TIMEOUT_S, Math.round(buildTimeoutS / 12))
+  )
+  return dockerBound(bound, env)
+}
+
+/**
  * A fixed bound, capped by GIA_DOCKER_TIMEOUT_S when set: a test hook (the e2e daemon-stall test
  * runs with a few seconds), never needed in a workflow.
  */

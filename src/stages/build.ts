@@ -12,14 +12,16 @@ import { addBuilt } from './built.js'
 import { removeContextFiles } from './go.js'
 import { needs, type Stage, type StageContext } from './stage.js'
 import { smokes } from './smoke.js'
+import { OutputRelay } from '../util/outputRelay.js'
 
 /**
  * Builds and loads every image; reading each loaded image back (docker save: its index and
  * per-platform digests) starts at once and, when smoke tests run, is collected by that stage:
  * both only read the engine's store, and the read is a per-platform cost. The images the action
- * writes itself are all written and loaded at once, beside the BuildKit builds. On the classic
- * store each platform is loaded on its own, and the build to push is exported from the builder
- * and checked against them (classicBuilt), alongside the smoke tests too.
+ * writes itself are all written and loaded at once, beside the BuildKit builds; on the containerd
+ * store the BuildKit builds run at once too (parallelBuilds). On the classic store each platform
+ * is loaded on its own, one image after another, and the build to push is exported from the
+ * builder and checked against them (classicBuilt), alongside the smoke tests too.
  */
 export const buildStage: Stage = {
   name: 'Build',
@@ -35,14 +37,14 @@ export const buildStage: Stage = {
     try {
       // decided once (the cache check warns), and only when BuildKit builds something
       let opts: BuildOptions | undefined
+      const built = classic
+        ? undefined
+        : await parallelBuilds(ctx, engine, () => (opts ??= buildOptions(ctx)))
       for (const [i, image] of images.entries()) {
         if (writtenByAction(image, engine)) continue
-        const { read } = await buildkitRead(
-          image,
-          (opts ??= buildOptions(ctx)),
-          classic,
-          ctx.plan.push
-        )
+        const { read } = classic
+          ? await classicRead(image, (opts ??= buildOptions(ctx)), classic, ctx.plan.push)
+          : (built?.get(image) as { read: Promise<BuiltImage> })
         reads[i] = settledLater(read)
       }
       building = false
@@ -129,23 +131,49 @@ function buildOptions(ctx: StageContext): BuildOptions {
 }
 
 /**
- * `docker buildx build` of one image; resolves, once it is loaded, to the read-back of the loaded
- * image. On the classic store the export that is pushed is read and checked at once.
+ * The containerd store: every BuildKit-built image's `docker buildx build --load` at once (the
+ * builder shares their common steps and cache mounts, and one build's export and load overlap
+ * another's work); each is read back as soon as it is loaded. The logs are relayed (OutputRelay):
+ * the first build's streams, each other's is printed whole after the one before it. Waits for
+ * every build (the context stays until no build reads it), then fails with the first failure in
+ * plan order; else resolves to each image's read.
  */
-async function buildkitRead(
+async function parallelBuilds(
+  ctx: StageContext,
+  engine: EngineInfo,
+  options: () => BuildOptions
+): Promise<Map<PlannedImage, { read: Promise<BuiltImage> }>> {
+  const images = ctx.plan.images.filter(image => !writtenByAction(image, engine))
+  const reads = new Map<PlannedImage, { read: Promise<BuiltImage> }>()
+  if (images.length === 0) return reads
+  const opts = options()
+  const relay = new OutputRelay(images.length)
+  const builds = images.map((image, i) =>
+    buildImage(image, opts, text => relay.write(i, text)).finally(() => relay.end(i))
+  )
+  for (const [i, build] of builds.entries()) {
+    const read = build.then(loaded => readLoaded(loaded, ctx.plan.push))
+    // awaited later, or dropped with a failed build: never an unhandled rejection
+    read.catch(() => undefined)
+    reads.set(images[i], { read })
+  }
+  const failed = (await Promise.allSettled(builds)).find(b => b.status === 'rejected')
+  if (failed) throw failed.reason
+  return reads
+}
+
+/**
+ * The classic store: each platform of the image built and loaded on its own, and the export that
+ * is pushed read and checked at once (it reads the context too: done before the context files go).
+ */
+async function classicRead(
   image: PlannedImage,
   opts: BuildOptions,
-  classic: string | undefined,
+  token: string,
   keep: boolean
 ): Promise<{ read: Promise<BuiltImage> }> {
-  // the classic store's export reads the context too: done before the context files go
-  if (classic)
-    return {
-      read: Promise.resolve(
-        await classicBuilt(image, await loadPlatforms(image, opts, classic), opts, keep)
-      )
-    }
-  return { read: readLoaded(await buildImage(image, opts), keep) }
+  const loaded = await loadPlatforms(image, opts, token)
+  return { read: Promise.resolve(await classicBuilt(image, loaded, opts, keep)) }
 }
 
 /**

@@ -25,7 +25,7 @@ export const goCacheMountsStage: Stage = {
       persistent: process.env['RUNNER_ENVIRONMENT'] !== 'github-hosted' && !builder.created,
       workspace: ctx.github.workspace,
       runnerPlatform: ctx.plan.runnerPlatform,
-      timeoutSeconds: ctx.plan.buildTimeoutSeconds
+      buildTimeoutSeconds: ctx.plan.buildTimeoutSeconds
     })
     ctx.goMounts = restored
     if (restored.unavailable) return { status: 'unavailable', note: restored.unavailable }

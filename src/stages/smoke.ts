@@ -50,10 +50,18 @@ export const smokeStage: Stage = {
 async function smokeAll(ctx: StageContext, network?: string): Promise<SmokeResult[][]> {
   const token = ctx.classicToken
   const tests = ctx.plan.images.flatMap(image => image.smoke.platforms.map(p => ({ image, p })))
-  const outcomes = await limit(tests, SMOKE_PARALLEL, ({ image, p }) =>
+  const outcomes = await limit(tests, SMOKE_PARALLEL, async ({ image, p }) => {
     // the classic store holds each platform under a tag of the run's own
-    smokeTest(image, p, network, token ? platformTag(image, p, token) : undefined)
-  )
+    const { result, removed } = await smokeTest(
+      image,
+      p,
+      network,
+      token ? platformTag(image, p, token) : undefined
+    )
+    // the containers go while the run goes on; the run waits for them before it ends
+    ctx.pending.push(removed)
+    return result
+  })
   let at = 0
   return ctx.plan.images.map(image => outcomes.slice(at, (at += image.smoke.platforms.length)))
 }

@@ -50,6 +50,11 @@ export interface StageContext {
    * passed or was skipped, rejected when it failed or the run stopped before it (set by runStages).
    */
   ended: (stage: string) => Promise<void>
+  /**
+   * Work a stage started and did not wait for (e.g. removing smoke containers): runStages waits
+   * for all of it before the run ends, whether it succeeded or not.
+   */
+  pending: Promise<unknown>[]
 }
 
 /** One step of the pipeline. */
@@ -101,7 +106,8 @@ export function stageContext(
     built: [],
     contextFiles: [],
     onSuccess: [],
-    ended: () => Promise.reject(new Error('internal: no stage runs'))
+    ended: () => Promise.reject(new Error('internal: no stage runs')),
+    pending: []
   }
 }
 
@@ -118,7 +124,8 @@ interface Beside {
  * Runs the stages in order, each that applies in a log group, timed; records every stage in
  * `results.stages` as ok, failed, skipped (with its note) or unavailable (with the note its run
  * returned). A stage with besideUntil runs beside the stages after it. The first failure stops the
- * run: no further stage starts, and what runs beside ends before the error goes on.
+ * run: no further stage starts, and what runs beside ends before the error goes on. The run ends
+ * once the work the stages left pending (ctx.pending) has ended.
  */
 export async function runStages(stages: readonly Stage[], ctx: StageContext): Promise<void> {
   const beside: Beside[] = []
@@ -149,6 +156,8 @@ export async function runStages(stages: readonly Stage[], ctx: StageContext): Pr
     // no process of a stage beside outlives the run; its log is printed, its error is not the run's
     await join(beside, () => true).catch(() => undefined)
     throw e
+  } finally {
+    await Promise.allSettled(ctx.pending)
   }
   for (const done of ctx.onSuccess) done()
 }

@@ -19,7 +19,15 @@ import { join } from 'node:path'
 import { startCacheServer, type CacheServer } from '../cache-server/server.js'
 import { release } from '../fixtures/events.js'
 import { ROOT, runAction, type ActionRun } from '../harness/runner.js'
-import { docker, REGISTRY, removeImages, requireBench, tagsOf, uniqueRepo } from './bench.js'
+import {
+  docker,
+  REGISTRY,
+  registryTags,
+  removeImages,
+  requireBench,
+  tagsOf,
+  uniqueRepo
+} from './bench.js'
 
 const MINUTES = 60_000
 const MOUNTS_KEY = /^go-image-action-docker-go-linux-[a-z0-9]+-[0-9a-f]{32}-[0-9a-f]{8}$/
@@ -198,5 +206,83 @@ describe('Go cache mounts of a Dockerfile build, carried to a fresh runner', () 
     expect(Object.keys(compiled).sort()).toEqual(['linux/amd64', 'linux/amd64->arm64'])
     for (const n of Object.values(compiled)) expect(n).toBe(0)
     expect(stageStatus(again, 'Go cache mounts out')).toBe('skipped')
+  })
+})
+
+/**
+ * A copy-out that hangs: the Go stage's image is the bench's golang with a `chmod` that sleeps ten
+ * minutes (the copy-out runs chmod last; the image's own build never does), and the test hook
+ * GIA_DOCKER_TIMEOUT_S lowers the mounts' bound (goMountsBound, 300 s by default) to 60 s, as it
+ * lowers every fixed docker bound. build-timeout stays 3600 s: the old bound.
+ */
+describe('a copy-out that outlives its bound is a warning, and the release still pushes', () => {
+  const repo = uniqueRepo('mounts-slow')
+  const image = `${REGISTRY}/${repo}/hello-cli`
+  const slowGo = `${REGISTRY}/${repo}/golang-slow-chmod:1`
+  const base = mkdtempSync(join(tmpdir(), 'gia-e2e-mounts-slow-'))
+  let server: CacheServer
+  let r: ActionRun
+
+  beforeAll(async () => {
+    const dir = join(base, 'slow-go')
+    mkdirSync(dir)
+    writeFileSync(
+      join(dir, 'Dockerfile'),
+      [
+        'FROM 127.0.0.1:5000/mirror/golang:1.26',
+        // first on PATH, before /bin/chmod
+        "RUN mkdir -p /usr/local/bin && printf '#!/bin/sh\\nsleep 600\\n' > /usr/local/bin/chmod && /bin/chmod +x /usr/local/bin/chmod",
+        ''
+      ].join('\n')
+    )
+    docker(['build', '--quiet', '--tag', slowGo, dir])
+    docker(['push', '--quiet', slowGo])
+    server = await startCacheServer({ dir: join(base, 'cache') })
+    const workspace = mkdtempSync(join(base, 'ws-'))
+    cpSync(join(ROOT, 'examples', 'hello'), workspace, { recursive: true })
+    const fx = release(`v5.9.0-slow.${randomBytes(3).toString('hex')}`)
+    r = await runAction({
+      ...fx,
+      workspace,
+      env: {
+        ...fx.env,
+        ...server.env(),
+        RUNNER_TEMP: mkdtempSync(join(base, 'runner-temp-')),
+        RUNNER_ENVIRONMENT: 'github-hosted',
+        GIA_DOCKER_TIMEOUT_S: '60'
+      },
+      inputs: {
+        image,
+        dockerfile: 'cmd/hello-cli/Dockerfile',
+        platforms: 'linux/amd64',
+        // the builder's shared mounts (warm: little to compile); the copy-out only reads them
+        'build-args': `GO_IMAGE=${slowGo}`,
+        'go-gate': 'false'
+      }
+    })
+  }, 10 * MINUTES)
+
+  afterAll(async () => {
+    await server?.stop()
+    removeImages([...tagsOf(r), slowGo])
+    rmSync(base, { recursive: true, force: true })
+  })
+
+  it('stops the copy-out at its bound, warns, and marks the stage unavailable', () => {
+    expect(r.main.exitCode).toBe(0)
+    expect(r.main.annotations.filter(a => a.command === 'error')).toEqual([])
+    expect(problems(r)).toEqual([
+      'warning: Go cache mounts: could not copy them out, nothing is saved: docker buildx build did not finish in 60 s and was stopped (raise the build-timeout input if it needs longer)'
+    ])
+    expect(stageStatus(r, 'Go cache mounts out')).toBe('unavailable')
+    expect(r.post?.stdout ?? '').not.toContain('Go cache mounts: saved')
+  })
+
+  it('still smoke-tests and pushes the release', async () => {
+    expect(stageStatus(r, 'Smoke test')).toBe('ok')
+    expect(stageStatus(r, 'Push')).toBe('ok')
+    expect(await registryTags(REGISTRY, `${repo}/hello-cli`)).toEqual(
+      expect.arrayContaining(tagsOf(r).map(t => t.slice(t.lastIndexOf(':') + 1)))
+    )
   })
 })
