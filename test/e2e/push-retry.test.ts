@@ -55,7 +55,10 @@ function publish(
       // a provenance attestation records its build's start time, so an index with one is not the
       // same on a re-run; these tests are about the registry, not attestations
       provenance: 'false',
-      'registry-timeout': '3',
+      // no fault here needs the timeout but the stall (which sets its own): a short one would
+      // also cut a real request that a loaded machine makes slow, and retry it with one warning
+      // more than the faults injected
+      'registry-timeout': '30',
       ...inputs
     }
   })
