@@ -48,6 +48,9 @@ describe('a build that outlives build-timeout', () => {
   const image = `${REGISTRY}/${repo}/slow`
   // a sleep of its own length, to find its process on the host
   const seconds = 600 + Math.floor(Math.random() * 300)
+  // the build's clock starts with `docker buildx build`: its RUN step must have begun by then,
+  // also on a loaded machine (it is checked), and the sleep must still be far from its end
+  const timeoutS = 30
   let r: ActionRun
   let ms = 0
 
@@ -69,7 +72,7 @@ describe('a build that outlives build-timeout', () => {
         'go-gate': 'false',
         cache: 'false',
         'smoke-test': 'false',
-        'build-timeout': '15'
+        'build-timeout': String(timeoutS)
       },
       timeoutMs: 8 * MINUTES
     })
@@ -83,7 +86,7 @@ describe('a build that outlives build-timeout', () => {
     expect(ms).toBeLessThan(seconds * 1000 * 0.5)
     const errors = r.main.annotations.filter(a => a.command === 'error').map(a => a.message)
     expect(errors).toEqual([
-      `build of ${image} for linux/amd64 (image) did not finish in 15 s: docker buildx build was stopped, nothing is pushed; raise the build-timeout input if the build needs longer`
+      `build of ${image} for linux/amd64 (image) did not finish in ${timeoutS} s: docker buildx build was stopped, nothing is pushed; raise the build-timeout input if the build needs longer`
     ])
   })
 
