@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildCommand, smokeCommand } from '../src/docker/buildArgs.js'
 import { parseBuilderInspect, parseBuildxVersion } from '../src/docker/engine.js'
+import { lostOutput } from '../src/docker/smoke.js'
 import { indexManifests, platformOf } from '../src/docker/image.js'
 import { loginTargets } from '../src/docker/login.js'
 import { transientRegistryError } from '../src/docker/retry.js'
@@ -215,6 +216,22 @@ describe('buildCommand', () => {
       'ghcr.io/acme/app:1.2.3',
       '--version'
     ])
+  })
+
+  it('runs a text test once more only when it exited 0 with no output at all', () => {
+    const silent = {
+      ok: false,
+      command: 'docker run ...',
+      output: '(exited (code 0) without printing the expected text)',
+      ms: 1
+    }
+    expect(lostOutput(image, silent)).toBe(true)
+    // printed something else, failed otherwise, passed, or an HTTP test: its result stands
+    expect(lostOutput(image, { ...silent, output: `usage: app\n${silent.output}` })).toBe(false)
+    expect(lostOutput(image, { ...silent, output: '(exit code 2)' })).toBe(false)
+    expect(lostOutput(image, { ...silent, ok: true, output: 'app 1.2.3' })).toBe(false)
+    const http = { ...image, smoke: { ...image.smoke, http: { port: 8080, path: '/' } } }
+    expect(lostOutput(http, silent)).toBe(false)
   })
 })
 
