@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
+import * as core from '@actions/core'
 import { CommandTimeoutError, run } from '../src/exec.js'
+import { openFence, outsideFence, writeFenced } from '../src/util/fence.js'
 import { parseCommands } from '../test/harness/runner.js'
 import { dockerBound } from '../src/docker/timeouts.js'
 
@@ -61,6 +63,23 @@ describe('run(): output of repository code is fenced', () => {
     const log = printed.join('')
     expect(log).toMatch(/^\[command\]go version\n::stop-commands::[0-9a-f]{32}\ngo version /)
     expect(log).toMatch(/::[0-9a-f]{32}::\n\[command\]printf plain\\n\nplain\n$/)
+  })
+
+  it("lets the action's own warning through while another command's output is fenced", async () => {
+    const close = openFence()
+    writeFenced('build output ::error::forged\n')
+    outsideFence(() => core.warning('retrying a registry request'))
+    writeFenced('more build output ::warning::forged\n')
+    close()
+    const log = printed.join('')
+    // the action's warning takes effect; neither forged command does, before it or after it
+    expect(parseCommands(log).map(c => `${c.command}: ${c.message}`)).toEqual([
+      'warning: retrying a registry request'
+    ])
+    const tokens = [...log.matchAll(/::stop-commands::(\S+)\n/g)].map(m => m[1])
+    expect(tokens).toHaveLength(2)
+    expect(tokens[0]).not.toBe(tokens[1])
+    expect(log.endsWith(`::${tokens[1]}::\n`)).toBe(true)
   })
 
   it('prints nothing, not even a fence, when silent', async () => {

@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
 import { transientKind, transientText } from '../registry/errors.js'
+import { outsideFence } from '../util/fence.js'
 
 /**
  * Whether a failed docker command's output shows a transient registry error (a server error, a
@@ -67,8 +68,11 @@ export async function retryTransient<T>(
       }
       const wait = retryDelay(attempt, retryAfter)
       const reason = message.split('\n').filter(Boolean).slice(-1)[0]
-      core.warning(
-        `${what} failed on a transient registry error (${kind}: ${reason}); attempt ${attempt + 1} of ${attempts} in ${(wait / 1000).toFixed(1)} s${retryAfter !== undefined ? ' (Retry-After)' : ''}`
+      // a fence may be open for a build running at the same time: the warning must still count
+      outsideFence(() =>
+        core.warning(
+          `${what} failed on a transient registry error (${kind}: ${reason}); attempt ${attempt + 1} of ${attempts} in ${(wait / 1000).toFixed(1)} s${retryAfter !== undefined ? ' (Retry-After)' : ''}`
+        )
       )
       await new Promise(resolve => setTimeout(resolve, wait))
     }

@@ -63,3 +63,21 @@ export function printFenced(text: string): void {
     close()
   }
 }
+
+/**
+ * Runs `print`, which issues the action's own workflow commands (a warning of a retry, say), where
+ * the runner reads them, even while a fence is open for output that runs at the same time (a
+ * build's log): the fence is ended for them and opened again under a new token, which the open
+ * fence's users share from then on. Outside a fence it just runs `print`.
+ */
+export function outsideFence(print: () => void): void {
+  const fence = open
+  if (!fence) return print()
+  write(`${midLine ? EOL : ''}::${fence.token}::${EOL}`)
+  try {
+    print()
+  } finally {
+    fence.token = fenceToken()
+    write(`::stop-commands::${fence.token}${EOL}`)
+  }
+}
