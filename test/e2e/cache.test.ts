@@ -25,7 +25,7 @@ import {
   type KeyStats
 } from '../cache-server/server.js'
 import { release, type EventFixture } from '../fixtures/events.js'
-import { ROOT, runAction, type ActionRun } from '../harness/runner.js'
+import { buildLog, ROOT, runAction, type ActionRun } from '../harness/runner.js'
 import {
   buildxUnderTest,
   compiledPackageCounts,
@@ -143,20 +143,6 @@ function unexpected(r: ActionRun): string[] {
   return [...r.main.annotations, ...(r.post?.annotations ?? [])]
     .filter(a => a.command !== 'notice' && !OLD_BUILDX.test(a.message))
     .map(a => `${a.command}: ${a.message}`)
-}
-
-/** The log of one image's `docker buildx build`, from its command line to the next command. */
-function buildLog(r: ActionRun, image: string): string {
-  const start = r.main.stdout.search(
-    new RegExp(
-      `^\\[command\\]\\S*docker buildx build .*--tag ${image.replace(/[.]/g, '\\.')}:`,
-      'm'
-    )
-  )
-  if (start < 0) throw new Error(`no build of ${image} in the log`)
-  const rest = r.main.stdout.slice(start + 1)
-  const end = rest.search(/^(\[command\]|::endgroup::)/m)
-  return end < 0 ? rest : rest.slice(0, end)
 }
 
 interface BuildStep {

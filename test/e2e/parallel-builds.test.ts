@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { release } from '../fixtures/events.js'
-import { runAction, type ActionRun } from '../harness/runner.js'
+import { buildLog, runAction, type ActionRun } from '../harness/runner.js'
 import {
   docker,
   exampleWorkspace,
@@ -75,20 +75,6 @@ function release2(workspace: string, repo: string): Promise<ActionRun> {
       push: 'false'
     }
   })
-}
-
-/** The log of one image's `docker buildx build`, from its command line to the next command. */
-function buildLog(r: ActionRun, image: string): string {
-  const start = r.main.stdout.search(
-    new RegExp(
-      `^\\[command\\]\\S*docker buildx build .*--tag ${image.replace(/[.]/g, '\\.')}:`,
-      'm'
-    )
-  )
-  if (start < 0) throw new Error(`no build of ${image} in the log`)
-  const rest = r.main.stdout.slice(start + 1)
-  const end = rest.search(/^(\[command\]|::endgroup::)/m)
-  return end < 0 ? rest : rest.slice(0, end)
 }
 
 function errors(r: ActionRun): string[] {

@@ -430,3 +430,17 @@ export function stagesAndSmoke(run: ActionRun): {
     return { stages: {}, smokeOk: 0 }
   }
 }
+
+/** The log of one image's `docker buildx build`, from its command line to the next command. */
+export function buildLog(r: ActionRun, image: string): string {
+  const start = r.main.stdout.search(
+    new RegExp(
+      `^\\[command\\]\\S*docker buildx build .*--tag ${image.replace(/[.]/g, '\\.')}:`,
+      'm'
+    )
+  )
+  if (start < 0) throw new Error(`no build of ${image} in the log`)
+  const rest = r.main.stdout.slice(start + 1)
+  const end = rest.search(/^(\[command\]|::endgroup::)/m)
+  return end < 0 ? rest : rest.slice(0, end)
+}
