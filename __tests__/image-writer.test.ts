@@ -131,6 +131,13 @@ describe('the binary layer', () => {
     expect(h.mtime.getTime()).toBe(1557933653000)
   })
 
+  it('is compressed at gzip level 1, as ko compresses its layers (XFL byte 4: fastest)', async () => {
+    const bin = Buffer.from('\x7fELF '.repeat(4096))
+    const layer = await buildLayer([{ name: 'app', bytes: bin, mode: 0o755 }], 0)
+    // RFC 1952: byte 8 is XFL, 4 when the compressor used its fastest algorithm
+    expect(layer.bytes[8]).toBe(4)
+  })
+
   it('differs when the binary does', async () => {
     const a = await buildLayer([{ name: 'app', bytes: Buffer.from('a'), mode: 0o755 }], 0)
     const b = await buildLayer([{ name: 'app', bytes: Buffer.from('b'), mode: 0o755 }], 0)
