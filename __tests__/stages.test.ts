@@ -1,3 +1,4 @@
+import * as core from '@actions/core'
 import { describe, expect, it, jest } from '@jest/globals'
 import { buildPlan } from '../src/plan/plan.js'
 import { emptyResults } from '../src/results.js'
@@ -124,6 +125,36 @@ describe('a stage beside the others (besideUntil)', () => {
     )
   })
 
+  it('runs what it logs as a function (an annotation, fenced output) only when its group is printed', async () => {
+    ;(process.stdout.write as unknown as jest.Mock).mockClear()
+    const printedWhenLogged: string[] = []
+    const { done } = run([
+      {
+        name: 'Smoke test',
+        applies: () => true,
+        besideUntil: 'Architecture',
+        async run(_ctx, log) {
+          log(() => core.error('smoke test of a on linux/arm64 failed'))
+          printedWhenLogged.push(printed())
+        }
+      },
+      {
+        name: 'Go gate',
+        applies: () => true,
+        async run() {
+          core.info('ok  example.com/a (cached)')
+        }
+      },
+      { name: 'Architecture', applies: () => true, run: async () => undefined }
+    ])
+    await done
+    // nothing of it was printed when it logged, and the annotation comes in its group, after the gate's
+    expect(printedWhenLogged).toEqual([''])
+    expect(printed()).toMatch(
+      /::group::Go gate\nok {2}example\.com\/a \(cached\)\n::endgroup::\n::group::Smoke test\n::error::smoke test of a on linux\/arm64 failed\n::endgroup::\n::group::Architecture\n/
+    )
+  })
+
   it('stops the run at the next stage boundary when it fails: the stage it names never starts', async () => {
     const events: string[] = []
     const { results, done } = run([
@@ -185,8 +216,39 @@ describe('a stage beside the others (besideUntil)', () => {
     expect(seen).toEqual([
       'Go gate ended',
       'QEMU ended',
-      'Smoke test: smoke test failed',
+      'Smoke test: Smoke test failed: smoke test failed',
       'Push: the run stopped before Push ended'
+    ])
+  })
+
+  it('reports a stage beside that could not go on, as what it waited for failed, as stopped; the run fails with the other failure', async () => {
+    const { results, done } = run([
+      {
+        name: 'Smoke test',
+        applies: () => true,
+        besideUntil: 'Architecture',
+        async run(ctx) {
+          // waits for an image the Build stage never builds
+          await ctx.ended('Build')
+        }
+      },
+      {
+        name: 'Write images',
+        applies: () => true,
+        besideUntil: 'Build',
+        async run() {
+          throw new Error('base image: 401 Unauthorized')
+        }
+      },
+      { name: 'Go gate', applies: () => true, run: async () => undefined },
+      { name: 'Build', applies: () => true, run: async () => undefined },
+      { name: 'Architecture', applies: () => true, run: async () => undefined }
+    ])
+    await expect(done).rejects.toThrow('base image: 401 Unauthorized')
+    expect(results.stages.map(s => [s.stage, s.status, s.note])).toEqual([
+      ['Smoke test', 'stopped', 'the run stopped before Build ended'],
+      ['Write images', 'failed', undefined],
+      ['Go gate', 'ok', undefined]
     ])
   })
 

@@ -76,8 +76,12 @@ export interface ImageResult {
 export interface StageTiming {
   stage: string
   ms: number
-  /** `unavailable`: the stage ran but what it needed was not there (e.g. no cache service). */
-  status: 'ok' | 'failed' | 'skipped' | 'unavailable'
+  /**
+   * `unavailable`: the stage ran but what it needed was not there (e.g. no cache service);
+   * `stopped`: a stage beside the others could not go on, as what it waited for failed (the note
+   * says which).
+   */
+  status: 'ok' | 'failed' | 'skipped' | 'unavailable' | 'stopped'
   note?: string
 }
 

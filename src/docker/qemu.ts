@@ -47,7 +47,8 @@ export async function binfmtHandles(
  * Returns the platforms that run emulated.
  */
 export async function setupQemu(
-  platforms: string[]
+  platforms: string[],
+  log: (line: string) => void = core.info
 ): Promise<{ emulated: string[]; registered: string[] }> {
   const missing: string[] = []
   for (const p of platforms) {
@@ -57,18 +58,21 @@ export async function setupQemu(
   }
   const registered = [...new Set(missing)]
   if (registered.length > 0) {
-    core.info(`registering QEMU emulators for ${registered.join(', ')} with ${BINFMT_IMAGE}`)
-    await run(
+    log(`registering QEMU emulators for ${registered.join(', ')} with ${BINFMT_IMAGE}`)
+    // its output goes through `log`: the stage runs beside others
+    const res = await run(
       'docker',
       ['run', '--rm', '--privileged', BINFMT_IMAGE, '--install', registered.join(',')],
-      { timeoutSeconds: dockerBound(DOCKER_SETUP_TIMEOUT_S) }
+      { silent: true, timeoutSeconds: dockerBound(DOCKER_SETUP_TIMEOUT_S) }
     )
+    const said = `${res.stdout}${res.stderr}`.trim()
+    if (said) log(said)
     for (const arch of registered) {
       if (!(await binfmtHandles(arch)))
         throw new Error(`qemu: the emulator for ${arch} is still not registered`)
     }
   }
-  core.info(
+  log(
     `emulated: ${platforms.join(', ') || 'nothing'}${registered.length ? ` (registered now: ${registered.join(', ')})` : ' (binfmt already had them)'}`
   )
   return { emulated: platforms, registered }

@@ -6,6 +6,13 @@ import type { SmokeResult } from '../results.js'
 import { smokeCommand } from './buildArgs.js'
 import { DOCKER_CONTROL_TIMEOUT_S, dockerBound } from './timeouts.js'
 
+/**
+ * Where the smoke tests print: `print` runs when its output may reach the log (a stage running
+ * beside others keeps it for later, StageLog); by default at once.
+ */
+export type SmokeLog = (print: () => void) => void
+const now: SmokeLog = print => print()
+
 /** State key of the smoke tests' network, for the post step to remove if the main step could not. */
 export const SMOKE_NETWORK_STATE = 'smokeNetwork'
 
@@ -29,20 +36,24 @@ interface Outcome {
  * @param network the run's smoke network (createSmokeNetwork), needed by an HTTP smoke test
  * @param ref where the engine holds that platform: the version tag, unless the classic store
  *   holds it under a tag of the run's own
+ * @param log where its note of a second run goes
  */
 export async function smokeTest(
   image: PlannedImage,
   platform: string,
   network?: string,
-  ref = image.versionTag
+  ref = image.versionTag,
+  log: SmokeLog = now
 ): Promise<{ result: SmokeResult; removed: Promise<void> }> {
   const first = await smokeOnce(image, platform, network, ref)
   if (!lostOutput(image, first.result)) return first
   // Docker and containerd give a container's output 2 s after it exits to be copied; on a loaded
   // runner it can be lost. A text test that got nothing at all, with exit code 0, runs once more.
   await first.removed
-  core.info(
-    `smoke test of ${image.name} on ${platform}: exit code 0 and no output at all (the engine can lose a short-lived container's output under load); running it once more`
+  log(() =>
+    core.info(
+      `smoke test of ${image.name} on ${platform}: exit code 0 and no output at all (the engine can lose a short-lived container's output under load); running it once more`
+    )
   )
   return smokeOnce(image, platform, network, ref)
 }
@@ -192,11 +203,11 @@ async function containerIp(container: string, network: string): Promise<string> 
  * Creates the run's network for HTTP smoke tests: a bridge of its own, `--internal` (no way out
  * of it, no port published); the runner reaches the containers on their bridge addresses.
  */
-export async function createSmokeNetwork(runId: string): Promise<string> {
+export async function createSmokeNetwork(runId: string, log: SmokeLog = now): Promise<string> {
   const name = `gia-smoke-${runId.replace(/[^A-Za-z0-9_.-]/g, '') || 'run'}-${randomBytes(3).toString('hex')}`
   await run('docker', ['network', 'create', '--internal', name], { silent: true })
   core.saveState(SMOKE_NETWORK_STATE, name)
-  core.info(`smoke network: ${name} (internal, no published ports)`)
+  log(() => core.info(`smoke network: ${name} (internal, no published ports)`))
   return name
 }
 
@@ -204,7 +215,7 @@ export async function createSmokeNetwork(runId: string): Promise<string> {
  * Removes the smoke network, and first any container still on it (none after a finished stage;
  * a server left running when the main step was cancelled, for the post step). Never throws.
  */
-export async function removeSmokeNetwork(name: string): Promise<void> {
+export async function removeSmokeNetwork(name: string, log: SmokeLog = now): Promise<void> {
   const left = await run('docker', ['ps', '-aq', '--filter', `network=${name}`], {
     silent: true,
     allowFailure: true
@@ -215,5 +226,5 @@ export async function removeSmokeNetwork(name: string): Promise<void> {
   const res = await run('docker', ['network', 'rm', name], { silent: true, allowFailure: true })
   if (res.exitCode === 0) core.saveState(SMOKE_NETWORK_STATE, '')
   else if (!/not found/i.test(res.stderr))
-    core.warning(`smoke network ${name}: could not remove it: ${res.stderr.trim()}`)
+    log(() => core.warning(`smoke network ${name}: could not remove it: ${res.stderr.trim()}`))
 }

@@ -19,6 +19,7 @@ import {
 import { availableParallelism } from 'node:os'
 import { dirname, join, resolve, sep } from 'node:path'
 import { slots } from '../limit.js'
+import { Stopped } from '../util/stopped.js'
 import { run } from '../exec.js'
 import type { PlannedImage } from '../plan/plan.js'
 import { goEnvFor } from '../plan/runnerBuild.js'
@@ -160,6 +161,11 @@ export interface RunnerBuildOptions {
    * step to remove should the main step be stopped before the images are built).
    */
   copied: (paths: string[]) => void
+  /**
+   * Hears of each image's binaries: `done` settles once they are all built, checked and staged
+   * (rejected with the failure that stops them), so that work on the image can start at once.
+   */
+  ready?: (image: PlannedImage, done: Promise<void>) => void
 }
 
 /**
@@ -192,7 +198,7 @@ export async function runnerBuilds(
     let before: Promise<unknown> =
       platform === o.runnerPlatform
         ? o.nativeAfter.catch((e: unknown) => {
-            throw new Error(`no ${platform} binary built: ${(e as Error).message}`)
+            throw new Stopped(`no ${platform} binary built: ${(e as Error).message}`)
           })
         : Promise.resolve()
     for (const j of jobs.filter(x => x.platform === platform)) {
@@ -201,24 +207,34 @@ export async function runnerBuilds(
       before = build
     }
   }
-  const settled = await Promise.allSettled(jobs.map(j => builds.get(j) as Promise<BuiltBinary>))
-  // every build has ended: now the first failure, in the plan's order
-  const failed = settled.find(s => s.status === 'rejected')
-  if (failed) throw failed.reason
-  const done = settled.map(s => (s as PromiseFulfilledResult<BuiltBinary>).value)
+  // Each image is finished (checked, staged, copied) once its binaries are built, one image after
+  // another in the plan's order; `ready` hears of each as soon as it is.
   const binaries: BuiltBinary[] = []
   const written: string[] = []
-  try {
-    for (const image of built) {
-      const mine = done.filter((_, i) => jobs[i].image === image)
-      await finishImage(image, mine, o, written)
-      binaries.push(...mine)
-    }
-  } catch (e) {
-    // what earlier images copied into a context goes too: nothing is built from it now
+  let previous: Promise<unknown> = Promise.resolve()
+  const finished = built.map(image => {
+    const mine = jobs.filter(j => j.image === image).map(j => builds.get(j) as Promise<BuiltBinary>)
+    const done = previous
+      .then(() => Promise.all(mine))
+      .then(async bins => {
+        await finishImage(image, bins, o, written)
+        binaries.push(...bins)
+      })
+    // never an unhandled rejection: every image's outcome is collected below
+    done.catch(() => undefined)
+    previous = done.catch(() => undefined)
+    o.ready?.(image, done)
+    return done
+  })
+  const settled = await Promise.allSettled(jobs.map(j => builds.get(j) as Promise<BuiltBinary>))
+  const finishes = await Promise.allSettled(finished)
+  // every build has ended: now the first failure, in the plan's order (a build's before a check's)
+  const failed = [...settled, ...finishes].find(s => s.status === 'rejected')
+  if (failed) {
+    // what images copied into a context goes: nothing is built from it now
     await removeWritten(written)
     o.copied([])
-    throw e
+    throw failed.reason
   }
   return { binaries, written }
 }

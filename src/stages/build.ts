@@ -1,10 +1,7 @@
 import * as core from '@actions/core'
 import semver from 'semver'
-import { join } from 'node:path'
 import { buildImage, readLoaded, type BuildOptions, type BuiltImage } from '../docker/build.js'
 import type { EngineInfo } from '../docker/engine.js'
-import { registryClients } from '../docker/push.js'
-import { writeRunnerImage, type RunnerImageOptions } from '../image/runnerImage.js'
 import type { PlannedImage } from '../plan/plan.js'
 import { classicBuilt, loadPlatforms, runToken } from '../docker/classic.js'
 import { buildCacheUnavailableReason, buildxCacheVersion } from '../cacheService.js'
@@ -12,16 +9,17 @@ import { addBuilt } from './built.js'
 import { removeContextFiles } from './go.js'
 import { needs, type Stage, type StageContext } from './stage.js'
 import { smokes } from './smoke.js'
+import { writtenByAction } from './write.js'
 import { OutputRelay } from '../util/outputRelay.js'
 
 /**
- * Builds and loads every image; reading each loaded image back (docker save: its index and
- * per-platform digests) starts at once and, when smoke tests run, is collected by that stage:
- * both only read the engine's store, and the read is a per-platform cost. The images the action
- * writes itself are all written and loaded at once, beside the BuildKit builds; on the containerd
- * store the BuildKit builds run at once too (parallelBuilds). On the classic store each platform
- * is loaded on its own, one image after another, and the build to push is exported from the
- * builder and checked against them (classicBuilt), alongside the smoke tests too.
+ * Builds and loads every image BuildKit builds, and collects those the Write images stage wrote;
+ * reading each loaded image back (docker save: its index and per-platform digests) starts at once
+ * and, when smoke tests run, is collected by that stage: both only read the engine's store, and
+ * the read is a per-platform cost. On the containerd store the BuildKit builds run at once
+ * (parallelBuilds). On the classic store each platform is loaded on its own, one image after
+ * another, and the build to push is exported from the builder and checked against them
+ * (classicBuilt), alongside the smoke tests too.
  */
 export const buildStage: Stage = {
   name: 'Build',
@@ -31,9 +29,9 @@ export const buildStage: Stage = {
     const classic = engine.containerdStore ? undefined : runToken()
     ctx.classicToken = classic
     const images = ctx.plan.images
+    // written and loaded beside the Go stages: the Write images stage has ended, each has settled
+    const written = await Promise.all(ctx.writes ?? [])
     const reads: Promise<BuiltImage>[] = new Array(images.length)
-    const writes = writeAll(ctx, engine)
-    let building = true
     try {
       // decided once (the cache check warns), and only when BuildKit builds something
       let opts: BuildOptions | undefined
@@ -41,27 +39,19 @@ export const buildStage: Stage = {
         ? undefined
         : await parallelBuilds(ctx, engine, () => (opts ??= buildOptions(ctx)))
       for (const [i, image] of images.entries()) {
-        if (writtenByAction(image, engine)) continue
+        const w = written[i]
+        if (w) {
+          reads[i] = w.read
+          continue
+        }
         const { read } = classic
           ? await classicRead(image, (opts ??= buildOptions(ctx)), classic, ctx.plan.push)
           : (built?.get(image) as { read: Promise<BuiltImage> })
         reads[i] = settledLater(read)
       }
-      building = false
     } finally {
-      // the writes end before the stage does, whatever happened to a BuildKit build
-      const written = await Promise.allSettled(writes.map(w => w ?? Promise.resolve(undefined)))
-      for (const [i, w] of written.entries()) {
-        if (w.status === 'fulfilled' && w.value) {
-          core.info(w.value.note)
-          reads[i] = settledLater(w.value.read)
-        }
-      }
       // the binaries a runner build copied into a user's context have been sent to the builder
       await removeContextFiles(ctx)
-      // a failed write, unless a BuildKit build's failure is already on its way
-      const failed = written.find(w => w.status === 'rejected')
-      if (failed && !building) throw failed.reason
     }
     ctx.reads.push(...reads)
     if (!smokes(ctx.plan)) addBuilt(ctx, await Promise.all(ctx.reads))
@@ -72,44 +62,6 @@ export const buildStage: Stage = {
 function settledLater<T>(read: Promise<T>): Promise<T> {
   read.catch(() => undefined)
   return read
-}
-
-/**
- * Starts writing and loading every image the action writes itself, all at once (each is a
- * registry read of its base, a file write and a `docker load`); undefined for the others.
- */
-function writeAll(
-  ctx: StageContext,
-  engine: EngineInfo
-): (ReturnType<typeof writeRunnerImage> | undefined)[] {
-  const opts = ctx.plan.images.some(i => writtenByAction(i, engine))
-    ? runnerImageOptions(ctx)
-    : undefined
-  return ctx.plan.images.map(image =>
-    opts && writtenByAction(image, engine) ? writeRunnerImage(image, opts) : undefined
-  )
-}
-
-/**
- * Whether the action writes the image itself: the plan says so for a runner build, and the
- * engine has the containerd store (the classic store holds one platform per tag: BuildKit).
- */
-export function writtenByAction(image: PlannedImage, engine: EngineInfo): boolean {
-  return image.runnerBuild?.writer === 'action' && engine.containerdStore
-}
-
-/** What the action's own image writer needs from the run. */
-function runnerImageOptions(ctx: StageContext): RunnerImageOptions {
-  return {
-    // a self-hosted runner keeps its tool cache: base blobs are fetched once per digest
-    cacheDir: join(process.env['RUNNER_TOOL_CACHE'] || ctx.plan.actionDir, 'go-image-action-blobs'),
-    client: registryClients(ctx.inputs.registryTimeout * 1000),
-    sourceDateEpoch: ctx.plan.sourceDateEpoch,
-    attestations: ctx.plan.attestations,
-    source: ctx.github.repository ? `${ctx.github.serverUrl}/${ctx.github.repository}` : '',
-    commit: ctx.plan.metadata.commit,
-    keep: ctx.plan.push
-  }
 }
 
 /** What every BuildKit build of the run shares. */

@@ -4,7 +4,8 @@ import { checkSbomScanner, setupBuilder } from '../docker/builder.js'
 import { inspectEngine } from '../docker/engine.js'
 import { login, loginTargets } from '../docker/login.js'
 import { setupQemu } from '../docker/qemu.js'
-import { needs, type Stage } from './stage.js'
+import { needs, type Stage, type StageContext } from './stage.js'
+import type { Plan } from '../plan/plan.js'
 
 /**
  * Asks the engine what it is: its image store decides how images are loaded and pushed. Runs
@@ -28,12 +29,16 @@ export const engineStage: Stage = {
   }
 }
 
-/** Registers binfmt handlers for the foreign platforms the plan runs. */
+/**
+ * Registers binfmt handlers for the foreign platforms the plan runs: beside the gate, up to the
+ * Builder (BuildKit's RUN steps on those platforms need them; smoke tests wait for it).
+ */
 export const qemuStage: Stage = {
   name: 'QEMU',
   applies: plan => plan.qemu.platforms.length > 0 || plan.qemu.reason,
-  async run(ctx) {
-    await setupQemu(ctx.plan.qemu.platforms)
+  besideUntil: 'Builder',
+  async run(ctx, log) {
+    await setupQemu(ctx.plan.qemu.platforms, log)
   }
 }
 
@@ -71,19 +76,24 @@ export const builderStage: Stage = {
 export const loginStage: Stage = {
   name: 'Login',
   applies(plan, ctx) {
-    ctx.logins = loginTargets(
-      plan.registries,
-      {
-        username: ctx.inputs.registryUsername,
-        password: ctx.inputs.registryPassword,
-        actor: ctx.github.actor,
-        githubToken: ctx.inputs.githubToken
-      },
-      plan.push,
-      plan.secretsWithheld
-    )
+    ctx.logins = plannedLogins(plan, ctx)
     if (plan.secretsWithheld) return `${plan.secretsWithheld}: no secrets`
     return ctx.logins.length > 0 || 'no credentials needed'
   },
   run: ctx => login(ctx.logins)
+}
+
+/** The registries the Login stage logs in to, and as whom (throws on half a username/password). */
+export function plannedLogins(plan: Plan, ctx: StageContext): StageContext['logins'] {
+  return loginTargets(
+    plan.registries,
+    {
+      username: ctx.inputs.registryUsername,
+      password: ctx.inputs.registryPassword,
+      actor: ctx.github.actor,
+      githubToken: ctx.inputs.githubToken
+    },
+    plan.push,
+    plan.secretsWithheld
+  )
 }

@@ -5,6 +5,7 @@ import { goBuildConfig, markGoCacheForSave, restoreGoCache } from '../go/cache.j
 import { goGate } from '../go/gate.js'
 import type { Plan } from '../plan/plan.js'
 import type { Stage, StageContext } from './stage.js'
+import { Stopped, stoppedBy } from '../util/stopped.js'
 
 /** Whether the run uses Go on the runner (the gate or a runner build). */
 function usesGo(plan: Plan): boolean {
@@ -40,29 +41,58 @@ export const goGateStage: Stage = {
 /**
  * Cross-compiles each runner-build image's binaries on the runner, into the action's own
  * directory (and, for a context the user names, copies them there, never over a file). Runs
- * beside the Go gate and the engine's stages, up to the Build stage: the gate's result is waited
- * for before anything is built from them, and nothing is pushed unless both passed.
+ * beside the Go gate and the engine's stages, up to the Build stage; nothing is pushed unless
+ * both passed. Each image's binaries are handed on as soon as they are built (ctx.binaries).
+ * The runner's own platform waits for the gate, which compiles the same packages for it (two
+ * `go` processes at once would both compile them), unless the Go cache hit its exact key: the
+ * dependencies of that go.sum are then compiled, and only packages of the repository changed
+ * since can compile twice.
  */
 export const goBuildStage: Stage = {
   name: 'Go build',
   applies: plan => plan.images.some(i => i.runnerBuild) || 'no runner build (no image sets main)',
   besideUntil: 'Build',
   async run(ctx, log) {
-    // the post step removes the action's own directory, and what is left in a user's context
-    core.saveState(ACTION_DIR_STATE, ctx.plan.actionDir)
-    const out = await runnerBuilds(ctx.plan.images, {
-      // each image in its own module
-      goDirOf: image => resolve(ctx.github.workspace, image.runnerBuild?.goDir ?? '.'),
-      workspace: ctx.github.workspace,
-      sourceDateEpoch: ctx.plan.sourceDateEpoch,
-      runnerPlatform: ctx.plan.runnerPlatform,
-      // a gate that does not run (go-gate: false) has ended as skipped
-      nativeAfter: ctx.ended(goGateStage.name),
-      log,
-      copied: paths => core.saveState(WRITTEN_STATE, JSON.stringify(paths))
-    })
-    ctx.contextFiles.push(...out.written)
+    const ready = new Map(ctx.plan.images.filter(i => i.runnerBuild).map(i => [i, deferred()]))
+    ctx.binaries = new Map([...ready].map(([image, d]) => [image, d.promise]))
+    try {
+      // the post step removes the action's own directory, and what is left in a user's context
+      core.saveState(ACTION_DIR_STATE, ctx.plan.actionDir)
+      const out = await runnerBuilds(ctx.plan.images, {
+        // each image in its own module
+        goDirOf: image => resolve(ctx.github.workspace, image.runnerBuild?.goDir ?? '.'),
+        workspace: ctx.github.workspace,
+        sourceDateEpoch: ctx.plan.sourceDateEpoch,
+        runnerPlatform: ctx.plan.runnerPlatform,
+        // a gate that does not run (go-gate: false) has ended as skipped
+        nativeAfter: ctx.results.goCacheHit ? Promise.resolve() : ctx.ended(goGateStage.name),
+        log,
+        copied: paths => core.saveState(WRITTEN_STATE, JSON.stringify(paths)),
+        // what waits for an image's binaries stops when they fail: the failure is this stage's
+        ready: (image, done) =>
+          done.then(ready.get(image)?.resolve, (e: unknown) =>
+            ready.get(image)?.reject(stoppedBy('Go build', e))
+          )
+      })
+      ctx.contextFiles.push(...out.written)
+    } finally {
+      // an image runnerBuilds never heard of (it failed first) has no binaries either
+      for (const d of ready.values()) d.reject(new Stopped('Go build failed'))
+    }
   }
+}
+
+/** A promise with its settlers; settling it again does nothing. */
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } {
+  let resolve: () => void = () => undefined
+  let reject: (e: unknown) => void = () => undefined
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  // a waiter may never come (no image waits for binaries on the classic store)
+  promise.catch(() => undefined)
+  return { promise, resolve, reject }
 }
 
 /**

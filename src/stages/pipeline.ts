@@ -5,29 +5,33 @@ import { goBuildStage, goCacheStage, goGateStage } from './go.js'
 import { goCacheMountsOutStage, goCacheMountsStage } from './goCacheMounts.js'
 import { pushStage } from './push.js'
 import { smokeStage } from './smoke.js'
+import { writeStage } from './write.js'
 import type { Stage } from './stage.js'
 import { collectStage, handOnStage, mergeStage, pushDigestStage } from './distributed.js'
 import type { Mode } from '../inputs.js'
 
 /**
- * The single-job run (mode `all`): Go cache -> gate (with the runner builds' `go build` and the
- * engine's questions beside them) -> qemu/buildx -> login -> build -> smoke -> architecture -> push. Any failure stops the run
- * before anything is pushed.
+ * The single-job run (mode `all`): Go cache -> gate -> buildx -> login -> build -> architecture ->
+ * push, with stages beside them: the engine's questions and QEMU, the runner builds' `go build`,
+ * the images the action writes (each once its binaries are built) and the smoke tests (each once
+ * its image is in the engine) run while the gate does. Any failure stops the run before anything
+ * is pushed.
  */
 export const ALL_STAGES: readonly Stage[] = [
   // beside the Go stages, up to QEMU
   engineStage,
   goCacheStage,
-  // beside the gate and the engine's stages, up to Build
+  // beside the gate and the stages after it: up to Build, Build, Architecture and Builder
   goBuildStage,
-  goGateStage,
+  writeStage,
+  smokeStage,
   qemuStage,
+  goGateStage,
   builderStage,
   loginStage,
   goCacheMountsStage,
   buildStage,
   goCacheMountsOutStage,
-  smokeStage,
   architectureStage,
   pushStage
 ]

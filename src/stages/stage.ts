@@ -5,8 +5,10 @@ import type { BuiltImage } from '../docker/build.js'
 import type { BuilderInfo, EngineInfo } from '../docker/engine.js'
 import type { GoMountsRestore } from '../docker/goCacheMounts.js'
 import type { Inputs } from '../inputs.js'
-import type { Plan } from '../plan/plan.js'
+import type { Plan, PlannedImage } from '../plan/plan.js'
 import type { Results, StageTiming } from '../results.js'
+import type { WrittenImage } from './write.js'
+import { Stopped, stoppedBy } from '../util/stopped.js'
 
 /**
  * What the stages of one run share: the plan and inputs they run, the results they fill, and
@@ -32,6 +34,16 @@ export interface StageContext {
   goMounts?: GoMountsRestore
   /** Registries to log in to and as whom (decided when the Login stage is considered). */
   logins: { registry: string; username: string; password: string }[]
+  /**
+   * Settles once a runner-build image's binaries are built and checked (rejected when they cannot
+   * be); set by the Go build stage when it starts.
+   */
+  binaries?: Map<PlannedImage, Promise<void>>
+  /**
+   * Per image in plan order, what the Write images stage wrote and loaded (undefined for an image
+   * it does not write); set when that stage starts.
+   */
+  writes?: Promise<WrittenImage | undefined>[]
   /** Reading each loaded image back (docker save), started by the Build stage, in plan order. */
   reads: Promise<BuiltImage>[]
   /** Images built and read back (digests, platforms), in plan order. */
@@ -47,7 +59,8 @@ export interface StageContext {
   onSuccess: (() => void)[]
   /**
    * For a stage running beside others: settles once the stage named has ended, resolved when it
-   * passed or was skipped, rejected when it failed or the run stopped before it (set by runStages).
+   * passed or was skipped, rejected with a Stopped when it failed or the run stopped before it
+   * (set by runStages).
    */
   ended: (stage: string) => Promise<void>
   /**
@@ -55,6 +68,18 @@ export interface StageContext {
    * for all of it before the run ends, whether it succeeded or not.
    */
   pending: Promise<unknown>[]
+}
+
+/**
+ * A stage's log: a line, or a function that prints (fenced output, an annotation) when the line
+ * would be printed. A stage beside the others keeps both until it is joined.
+ */
+export type StageLog = (line: string | (() => void)) => void
+
+/** Prints what a stage logged (StageLog). */
+function print(line: string | (() => void)): void {
+  if (typeof line === 'string') core.info(line)
+  else line()
 }
 
 /** One step of the pipeline. */
@@ -70,7 +95,7 @@ export interface Stage {
    * Resolves to an outcome when the stage ran but what it needed was not there. `log` prints a
    * line in the stage's log group (see besideUntil).
    */
-  run(ctx: StageContext, log: (line: string) => void): Promise<StageOutcome | void>
+  run(ctx: StageContext, log: StageLog): Promise<StageOutcome | void>
   /**
    * Runs beside the stages that follow it, up to the stage named here, which waits for it (so
    * does the end of the run): the executor starts it and goes on at once. Such a stage prints only
@@ -114,7 +139,7 @@ export function stageContext(
 /** A stage running beside the others (Stage.besideUntil). */
 interface Beside {
   stage: Stage
-  lines: string[]
+  lines: (string | (() => void))[]
   /** Settles when the stage has ended; never rejects. */
   ended: Promise<void>
   error?: unknown
@@ -142,7 +167,7 @@ export async function runStages(stages: readonly Stage[], ctx: StageContext): Pr
       }
       if (s.besideUntil) beside.push(startBeside(ctx, s, ends.settle))
       else {
-        await timed(ctx.results, s.name, () => s.run(ctx, line => core.info(line))).catch(e => {
+        await timed(ctx.results, s.name, () => s.run(ctx, print)).catch(e => {
           ends.settle(s.name, e)
           throw e
         })
@@ -172,7 +197,7 @@ function stageEnds(stages: readonly Stage[]): {
     stages.map(s => {
       let settle: (error?: unknown) => void = () => undefined
       const ended = new Promise<void>((resolve, reject) => {
-        settle = error => (error === undefined ? resolve() : reject(error))
+        settle = error => (error === undefined ? resolve() : reject(stoppedBy(s.name, error)))
       })
       // a stage nobody waits for must not be an unhandled rejection
       ended.catch(() => undefined)
@@ -185,7 +210,7 @@ function stageEnds(stages: readonly Stage[]): {
       Promise.reject(new Error(`internal: no stage ${stage} in this run`)),
     settle: (stage, error) => ends.get(stage)?.settle(error ?? undefined),
     stopAll: () => {
-      for (const [name, e] of ends) e.settle(new Error(`the run stopped before ${name} ended`))
+      for (const [name, e] of ends) e.settle(new Stopped(`the run stopped before ${name} ended`))
     }
   }
 }
@@ -207,7 +232,9 @@ function startBeside(
         if (outcome) Object.assign(timing, outcome)
       },
       (e: unknown) => {
-        timing.status = 'failed'
+        // stopped by another stage's failure, or the run's: the failure is that stage's
+        if (e instanceof Stopped) Object.assign(timing, { status: 'stopped', note: e.message })
+        else timing.status = 'failed'
         b.error = e ?? new Error(`${stage.name} failed`)
       }
     )
@@ -220,7 +247,7 @@ function startBeside(
 
 /**
  * Waits for the stages beside that `due` picks, in the order they started, printing each one's
- * log group; throws the first one's failure.
+ * log group; throws the first one's failure (the first that is not Stopped, if any).
  */
 async function join(beside: Beside[], due: (b: Beside) => boolean): Promise<void> {
   let failure: unknown
@@ -228,9 +255,12 @@ async function join(beside: Beside[], due: (b: Beside) => boolean): Promise<void
     beside.splice(beside.indexOf(b), 1)
     await b.ended
     core.startGroup(b.stage.name)
-    for (const line of b.lines) core.info(line)
+    for (const line of b.lines) print(line)
     core.endGroup()
-    failure ??= b.error
+    // a stage's own failure before one that only stopped because of another's
+    const own = !(b.error instanceof Stopped)
+    if (b.error !== undefined && (failure === undefined || (failure instanceof Stopped && own)))
+      failure = b.error
   }
   if (failure !== undefined) throw failure
 }
