@@ -3,7 +3,7 @@
  * binaries in the TARGETPLATFORM layout, a generated Dockerfile, and reproducible digests.
  */
 import { beforeAll, expect, it } from '@jest/globals'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runAction, type ActionRun } from '../harness/runner.js'
@@ -104,6 +104,68 @@ it(
     expect(digest(second)).toBe(digest(first))
   },
   20 * MINUTES
+)
+
+/**
+ * A test of the example's own that passes only once a container of `repo`'s image has run and
+ * died on the engine while it waits (docker events since the test started): it sees the smoke test.
+ */
+const SMOKE_SEEN_TEST = (repo: string): string => `package greet
+
+import (
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSmokeTestedBesideTheGate(t *testing.T) {
+	since := time.Now().Add(-time.Minute).Unix()
+	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+		out, err := exec.Command("docker", "events", "--since", fmt.Sprint(since), "--until", fmt.Sprint(time.Now().Unix()),
+			"--filter", "type=container", "--filter", "event=die", "--format", "{{.Actor.Attributes.image}}").Output()
+		if err != nil {
+			t.Fatalf("docker events: %v", err)
+		}
+		if strings.Contains(string(out), "/${repo}/hello-cli:") {
+			return
+		}
+	}
+	t.Fatal("no container of the image ran while the gate did")
+}
+`
+
+it(
+  'writes, loads and smoke-tests an image beside the Go gate: a test of the gate sees its smoke container',
+  async () => {
+    const repo = uniqueRepo('beside')
+    const ws = exampleWorkspace('hello')
+    writeFileSync(join(ws, 'internal', 'greet', 'beside_test.go'), SMOKE_SEEN_TEST(repo))
+    const r = await runAction({
+      ...release('v4.6.1'),
+      workspace: ws,
+      inputs: {
+        images: [
+          `- name: ${REGISTRY}/${repo}/hello-cli`,
+          '  main: ./cmd/hello-cli',
+          '  base-image: scratch'
+        ].join('\n'),
+        // foreign to the runner: its binary does not wait for the gate
+        platforms: 'linux/arm64',
+        'go-gate': 'true',
+        cache: 'false',
+        push: 'false'
+      }
+    })
+    removeImages(tagsOf(r))
+    expect(r.main.annotations.filter(a => a.command === 'error')).toEqual([])
+    expect(r.main.exitCode).toBe(0)
+    expect(stages(r)).toEqual(
+      expect.arrayContaining(['Go gate:ok', 'Write images:ok', 'Smoke test:ok'])
+    )
+  },
+  10 * MINUTES
 )
 
 it(
