@@ -82,12 +82,14 @@ async function warnLeftOut(
 /**
  * The Go gate, in `dir`: `gofmt -l` (vendor excluded), `go vet ./...`, `go test <args>`, vet and
  * test with the plan's build flags and environment. Each failure becomes annotations and an Error
- * naming the step.
+ * naming the step. `vetted` is called once go vet has passed (it compiled, for the runner's own
+ * platform and with the runner builds' flags, every package a main package of the module imports).
  */
 export async function goGate(
   dir: string,
   workspace: string,
-  gate: Pick<GoGatePlan, 'testArgs' | 'buildFlags' | 'env'> & Partial<Pick<GoGatePlan, 'steps'>>
+  gate: Pick<GoGatePlan, 'testArgs' | 'buildFlags' | 'env'> & Partial<Pick<GoGatePlan, 'steps'>>,
+  vetted?: () => void
 ): Promise<{ goVersion: string }> {
   const steps = gate.steps ?? ['fmt', 'vet', 'test']
   const version = await run('go', ['version'], {
@@ -136,7 +138,11 @@ export async function goGate(
   if (steps.includes('vet') || steps.includes('test'))
     await warnLeftOut(dir, workspace, dirs, gate.env)
 
-  if (steps.includes('vet')) await goVet(dir, workspace, dirs, gate)
+  if (steps.includes('vet')) {
+    await goVet(dir, workspace, dirs, gate)
+    // vet has compiled every package it vets the imports of: what a build of the module links
+    vetted?.()
+  }
   if (steps.includes('test')) await goTest(dir, workspace, dirs, gate)
   return { goVersion }
 }

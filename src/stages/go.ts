@@ -6,6 +6,7 @@ import { goGate } from '../go/gate.js'
 import type { Plan } from '../plan/plan.js'
 import type { Stage, StageContext } from './stage.js'
 import { Stopped, stoppedBy } from '../util/stopped.js'
+import { deferred } from '../util/deferred.js'
 
 /** Whether the run uses Go on the runner (the gate or a runner build). */
 function usesGo(plan: Plan): boolean {
@@ -32,9 +33,16 @@ export const goGateStage: Stage = {
   name: 'Go gate',
   applies: plan => plan.goGate.enabled || 'go-gate: false',
   async run(ctx) {
-    // in each distinct module directory of the images
-    for (const dir of ctx.plan.goGate.workingDirectories)
-      await goGate(resolve(ctx.github.workspace, dir), ctx.github.workspace, ctx.plan.goGate)
+    // in each distinct module directory of the images; all of them vetted, their packages are
+    // compiled for the runner's own platform
+    const dirs = ctx.plan.goGate.workingDirectories
+    for (const [i, dir] of dirs.entries())
+      await goGate(
+        resolve(ctx.github.workspace, dir),
+        ctx.github.workspace,
+        ctx.plan.goGate,
+        i === dirs.length - 1 ? ctx.gateCompiled.resolve : undefined
+      )
   }
 }
 
@@ -43,10 +51,10 @@ export const goGateStage: Stage = {
  * directory (and, for a context the user names, copies them there, never over a file). Runs
  * beside the Go gate and the engine's stages, up to the Build stage; nothing is pushed unless
  * both passed. Each image's binaries are handed on as soon as they are built (ctx.binaries).
- * The runner's own platform waits for the gate, which compiles the same packages for it (two
- * `go` processes at once would both compile them), unless the Go cache hit its exact key: the
- * dependencies of that go.sum are then compiled, and only packages of the repository changed
- * since can compile twice.
+ * The runner's own platform waits for the gate's go vet, which compiles the same packages for it
+ * (two `go` processes at once would both compile them), or for the whole gate when it does not
+ * vet; not when the Go cache hit its exact key: the dependencies of that go.sum are then
+ * compiled, and only packages of the repository changed since can compile twice.
  */
 export const goBuildStage: Stage = {
   name: 'Go build',
@@ -64,8 +72,11 @@ export const goBuildStage: Stage = {
         workspace: ctx.github.workspace,
         sourceDateEpoch: ctx.plan.sourceDateEpoch,
         runnerPlatform: ctx.plan.runnerPlatform,
-        // a gate that does not run (go-gate: false) has ended as skipped
-        nativeAfter: ctx.results.goCacheHit ? Promise.resolve() : ctx.ended(goGateStage.name),
+        // a gate that does not run (go-gate: false) has ended as skipped; one that vets has
+        // compiled the packages once go vet passed, and go test compiles only test variants
+        nativeAfter: ctx.results.goCacheHit
+          ? Promise.resolve()
+          : Promise.race([ctx.ended(goGateStage.name), ctx.gateCompiled.promise]),
         log,
         copied: paths => core.saveState(WRITTEN_STATE, JSON.stringify(paths)),
         // what waits for an image's binaries stops when they fail: the failure is this stage's
@@ -80,19 +91,6 @@ export const goBuildStage: Stage = {
       for (const d of ready.values()) d.reject(new Stopped('Go build failed'))
     }
   }
-}
-
-/** A promise with its settlers; settling it again does nothing. */
-function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } {
-  let resolve: () => void = () => undefined
-  let reject: (e: unknown) => void = () => undefined
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res
-    reject = rej
-  })
-  // a waiter may never come (no image waits for binaries on the classic store)
-  promise.catch(() => undefined)
-  return { promise, resolve, reject }
 }
 
 /**

@@ -9,6 +9,7 @@ import type { Plan, PlannedImage } from '../plan/plan.js'
 import type { Results, StageTiming } from '../results.js'
 import type { WrittenImage } from './write.js'
 import { Stopped, stoppedBy } from '../util/stopped.js'
+import { deferred, type Deferred } from '../util/deferred.js'
 
 /**
  * What the stages of one run share: the plan and inputs they run, the results they fill, and
@@ -63,6 +64,12 @@ export interface StageContext {
    * (set by runStages).
    */
   ended: (stage: string) => Promise<void>
+  /**
+   * Resolved by the Go gate once go vet has passed in every module: the packages are compiled for
+   * the runner's own platform (a runner build for it then only links, beside go test). Never
+   * settles when the gate does not vet: wait for its end too (ended).
+   */
+  gateCompiled: Deferred
   /**
    * Work a stage started and did not wait for (e.g. removing smoke containers): runStages waits
    * for all of it before the run ends, whether it succeeded or not.
@@ -132,6 +139,7 @@ export function stageContext(
     contextFiles: [],
     onSuccess: [],
     ended: () => Promise.reject(new Error('internal: no stage runs')),
+    gateCompiled: deferred(),
     pending: []
   }
 }

@@ -137,7 +137,7 @@ func TestSmokeTestedBesideTheGate(t *testing.T) {
 `
 
 it(
-  'writes, loads and smoke-tests an image beside the Go gate: a test of the gate sees its smoke container',
+  "builds, writes, loads and smoke-tests an image beside the Go gate's go test: a test of the gate sees its smoke container",
   async () => {
     const repo = uniqueRepo('beside')
     const ws = exampleWorkspace('hello')
@@ -151,8 +151,8 @@ it(
           '  main: ./cmd/hello-cli',
           '  base-image: scratch'
         ].join('\n'),
-        // foreign to the runner: its binary does not wait for the gate
-        platforms: 'linux/arm64',
+        // the runner's own platform too: its binary waits for the gate's go vet, not its go test
+        platforms: 'linux/amd64,linux/arm64',
         'go-gate': 'true',
         cache: 'false',
         push: 'false'
