@@ -271,8 +271,8 @@ interface Step {
 }
 
 /**
- * Publishes every built image to every target: by digest, then version tags, verified one by one;
- * floating tags last, only when every version tag of every image is in. Each tag's outcome is
+ * Publishes every built image to every target: all by digest first, then version tags, verified
+ * one by one; floating tags last, only when every version tag of every image is in. Each tag's outcome is
  * written into `results` as it happens, so a failure still reports exactly what was pushed.
  */
 export async function pushAll(
@@ -299,15 +299,30 @@ export async function pushAll(
   let step: { r: ImageResult; at: Step } | undefined
   try {
     const contents: ImageContent[] = []
-    for (const { b, r } of items) {
+    for (const { b } of items) {
       if (!b.layout) throw new Error(`${b.image.name}: the tested image was not kept for the push`)
-      const content = await layoutContent(b.layout, b.digest)
-      contents.push(content)
+      contents.push(await layoutContent(b.layout, b.digest))
+    }
+    // Every image to every target by digest first, PUSH_PARALLEL at a time (no tag names them
+    // yet): no tag moves unless all of them are in. The first failure, in the plan's order, is
+    // the push's once they have all ended.
+    const targets = items.flatMap(({ b, r }, i) => b.image.publish.map(target => ({ b, r, i, target })))
+    const failures = await limit(targets, PUSH_PARALLEL, async ({ b, i, target }) => {
+      const { registry, path } = parseImageName(target.name, 'image')
+      return pushByDigest(client(registry), path, contents[i], sameRegistry(b, registry)).then(
+        () => undefined,
+        (e: unknown) => e ?? new Error(`${target.name}: push by digest failed`)
+      )
+    })
+    for (const [n, { b, r, target }] of targets.entries()) {
+      step = { r, at: { target } }
+      if (failures[n] !== undefined) throw failures[n]
+      core.info(`${target.name}@${b.digest}: pushed by digest and read back`)
+    }
+    for (const [i, { b, r }] of items.entries()) {
       for (const target of b.image.publish) {
         const { registry, path } = parseImageName(target.name, 'image')
-        step = { r, at: { target } }
-        await pushByDigest(client(registry), path, content, sameRegistry(b, registry))
-        core.info(`${target.name}@${b.digest}: pushed by digest and read back`)
+        const content = contents[i]
         for (const tag of target.versionTags) {
           step = { r, at: { target, tag } }
           await tagIndex(client(registry), path, content.root, tag)

@@ -223,6 +223,35 @@ describe('a stalled registry', () => {
   })
 })
 
+describe('the second image cannot be pushed by digest', () => {
+  const a = image('by-digest', 'a')
+  const b = { name: a.name.replace(/\/a$/, '/b'), repo: a.repo.replace(/\/a$/, '/b') }
+  let r: ActionRun
+  beforeAll(async () => {
+    // the index PUT by digest of b, before any tag
+    const rule = {
+      method: 'PUT',
+      path: new RegExp(`^/v2/${b.repo}/manifests/sha256:`),
+      index: true,
+      fault: { kind: 'status' as const, status: 500 }
+    }
+    proxy.rules.push(rule)
+    r = await publish([a.name, b.name], '1.0.0')
+    proxy.rules.splice(proxy.rules.indexOf(rule), 1)
+    runs.push(r)
+  }, 10 * MINUTES)
+
+  it('moves no tag of either image: every image goes by digest before the first tag', async () => {
+    expect(r.main.exitCode).toBe(1)
+    expect(await registryState(a.repo)).toEqual({})
+    expect(await registryState(b.repo)).toEqual({})
+    expect(statusOf(r, `${a.name}:1.0.0`)).toBe('not pushed')
+    expect(statusOf(r, `${b.name}:1.0.0`)).toBe('not pushed')
+    expect(r.main.summary).toContain(`tag \`${b.name}:1.0.0\` | not pushed: the push by digest failed`)
+    expect(await inconsistencies(r)).toEqual([])
+  })
+})
+
 describe('one tag fails for good, then the release is run again', () => {
   const a = image('one-tag', 'a')
   const b = { name: a.name.replace(/\/a$/, '/b'), repo: a.repo.replace(/\/a$/, '/b') }
