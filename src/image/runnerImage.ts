@@ -30,12 +30,16 @@ export interface RunnerImageOptions {
   keep: boolean
 }
 
-/** The base image of every platform (none for `scratch`). */
-async function baseOf(
+/**
+ * The base image of every platform of a runner build the action writes (none for `scratch`),
+ * read from its registry: it needs no binary, so it can be read while they are built.
+ */
+export async function readRunnerBase(
   image: PlannedImage,
-  baseImage: string,
   o: RunnerImageOptions
 ): Promise<Map<string, BasePlatform>> {
+  const baseImage = image.runnerBuild?.generated?.baseImage
+  if (!baseImage) throw new Error(`internal: ${image.name} is not written by the action`)
   if (baseImage === 'scratch') return scratchBase(image.platforms)
   const ref = parseBaseRef(baseImage, `${image.origin}.base-image`)
   return readBase(ref, image.platforms, o.client(ref.registry), o.cacheDir)
@@ -49,7 +53,8 @@ async function baseOf(
  */
 export async function writeRunnerImage(
   image: PlannedImage,
-  o: RunnerImageOptions
+  o: RunnerImageOptions,
+  base: Promise<Map<string, BasePlatform>> = readRunnerBase(image, o)
 ): Promise<{ read: Promise<BuiltImage>; note: string }> {
   const rb = image.runnerBuild
   if (!rb?.generated) throw new Error(`internal: ${image.name} is not written by the action`)
@@ -59,14 +64,15 @@ export async function writeRunnerImage(
     times.push(`${what} ${((Date.now() - t) / 1000).toFixed(1)} s`)
     t = Date.now()
   }
-  const base = await baseOf(image, rb.generated.baseImage, o)
+  // the time it still took once the binaries were there
+  const basePlatforms = await base
   lap('base')
   const layout = join(await tempDir('image-'), 'layout')
   const binaries = new Map(image.platforms.map(p => [p, join(rb.outDir, p, rb.binary)]))
   const written = await writeImage(layout, image, {
     generated: rb.generated,
     binaries,
-    base,
+    base: basePlatforms,
     sourceDateEpoch: o.sourceDateEpoch,
     attestations: o.attestations,
     source: o.source,

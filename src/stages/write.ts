@@ -3,7 +3,11 @@ import type { BuiltImage } from '../docker/build.js'
 import type { EngineInfo } from '../docker/engine.js'
 import { registryClients } from '../docker/push.js'
 import { parseBaseRef } from '../image/base.js'
-import { writeRunnerImage, type RunnerImageOptions } from '../image/runnerImage.js'
+import {
+  readRunnerBase,
+  writeRunnerImage,
+  type RunnerImageOptions
+} from '../image/runnerImage.js'
 import type { PlannedImage } from '../plan/plan.js'
 import { plannedLogins } from './engine.js'
 import { needs, type Stage, type StageContext } from './stage.js'
@@ -16,9 +20,9 @@ export interface WrittenImage {
 
 /**
  * Writes and loads the images the action writes itself (writtenByAction), each as soon as its
- * binaries are built, all at once: beside the Go gate and the engine's stages, up to the Build
- * stage, which collects them. An image whose base is in a registry the Login stage logs in to
- * waits for that login. Every write ends before the stage does; its lines come in the plan's
+ * binaries are built (its base read from its registry meanwhile), all at once: beside the Go gate
+ * and the engine's stages, up to the Build stage, which collects them. An image whose base is in
+ * a registry the Login stage logs in to waits for that login. Every write ends before the stage does; its lines come in the plan's
  * order, and the first failure in that order is the stage's.
  */
 export const writeStage: Stage = {
@@ -56,9 +60,13 @@ async function writeWhenBuilt(
 ): Promise<WrittenImage | undefined> {
   await ctx.ended('Engine')
   if (!writtenByAction(image, needs(ctx.engine, 'Engine'))) return undefined
-  await needs(ctx.binaries, 'Go build').get(image)
   if (baseNeedsLogin(ctx, image)) await ctx.ended('Login')
-  const written = await writeRunnerImage(image, runnerImageOptions(ctx))
+  const opts = runnerImageOptions(ctx)
+  // the base is read while the binaries are built
+  const base = readRunnerBase(image, opts)
+  base.catch(() => undefined)
+  await needs(ctx.binaries, 'Go build').get(image)
+  const written = await writeRunnerImage(image, opts, base)
   // awaited by the Build stage, or dropped with a failed run: never an unhandled rejection
   written.read.catch(() => undefined)
   return written
