@@ -355,6 +355,8 @@ async function measure(
     payload: fx.payload,
     env: {
       ...fx.env,
+      // what a GitHub-hosted runner's jobs get (runner-protocol.md 3.4): a fresh runner
+      RUNNER_ENVIRONMENT: 'github-hosted',
       ...cacheEnv,
       ...engineEnv,
       DOCKER_CONFIG: join(dir, 'docker-config'),
