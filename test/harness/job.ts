@@ -213,6 +213,8 @@ export class Job {
   }
 
   private say(chunk: string): void {
+    if (process.env['GIA_JOB_STAMPS'])
+      chunk = chunk.replace(/^(?=.)/gm, `[${(performance.now() / 1000).toFixed(2)}] `)
     this.log.push(chunk)
     this.opts.onOutput?.(chunk)
   }

@@ -287,7 +287,11 @@ export function spawnNode(
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20 * 60_000)
     const seen = (chunk: string): void => {
       log.push(chunk)
-      opts.onOutput?.(chunk)
+      opts.onOutput?.(
+        process.env['GIA_JOB_STAMPS']
+          ? chunk.replace(/^(?=.)/gm, `[${(performance.now() / 1000).toFixed(2)}] `)
+          : chunk
+      )
       if (kill && !killed && kill.when.test(stdout + stderr)) {
         killed = true
         kill.before?.()
