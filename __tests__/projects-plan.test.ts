@@ -140,7 +140,9 @@ describe('several Go modules and the generated Dockerfile', () => {
     })
     expect(p.goModules).toEqual(['web', 'ws-server'])
     expect(p.images.map(i => i.runnerBuild?.goDir)).toEqual(['web', 'ws-server', 'web'])
-    expect(renderPlanText(p)).toMatch(/go gate +go vet, go test -vet=off \.\/\.\.\. in web, ws-server/)
+    expect(renderPlanText(p)).toMatch(
+      /go gate +go vet, go test -vet=off \.\/\.\.\. in web, ws-server/
+    )
   })
 
   it('writes expose, user, cmd and the files into the generated Dockerfile', () => {

@@ -359,7 +359,9 @@ describe('the gate builds like the runner builds', () => {
         './...'
       ])
     const plan = buildPlan(inputsFor({ image: 'a' }), contextOf(release()), web)
-    expect(renderPlanText(plan)).toMatch(/go gate +gofmt, go vet, go test -vet=off \.\/\.\.\. in \./)
+    expect(renderPlanText(plan)).toMatch(
+      /go gate +gofmt, go vet, go test -vet=off \.\/\.\.\. in \./
+    )
   })
 
   it("keeps the job's CGO_ENABLED, and cgo for -race, -msan and -asan", () => {

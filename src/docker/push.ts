@@ -306,7 +306,9 @@ export async function pushAll(
     // Every image to every target by digest first, PUSH_PARALLEL at a time (no tag names them
     // yet): no tag moves unless all of them are in. The first failure, in the plan's order, is
     // the push's once they have all ended.
-    const targets = items.flatMap(({ b, r }, i) => b.image.publish.map(target => ({ b, r, i, target })))
+    const targets = items.flatMap(({ b, r }, i) =>
+      b.image.publish.map(target => ({ b, r, i, target }))
+    )
     const failures = await limit(targets, PUSH_PARALLEL, async ({ b, i, target }) => {
       const { registry, path } = parseImageName(target.name, 'image')
       return pushByDigest(client(registry), path, contents[i], sameRegistry(b, registry)).then(

@@ -3,11 +3,7 @@ import type { BuiltImage } from '../docker/build.js'
 import type { EngineInfo } from '../docker/engine.js'
 import { registryClients } from '../docker/push.js'
 import { parseBaseRef } from '../image/base.js'
-import {
-  readRunnerBase,
-  writeRunnerImage,
-  type RunnerImageOptions
-} from '../image/runnerImage.js'
+import { readRunnerBase, writeRunnerImage, type RunnerImageOptions } from '../image/runnerImage.js'
 import type { PlannedImage } from '../plan/plan.js'
 import { plannedLogins } from './engine.js'
 import { needs, type Stage, type StageContext } from './stage.js'

@@ -247,7 +247,9 @@ describe('the second image cannot be pushed by digest', () => {
     expect(await registryState(b.repo)).toEqual({})
     expect(statusOf(r, `${a.name}:1.0.0`)).toBe('not pushed')
     expect(statusOf(r, `${b.name}:1.0.0`)).toBe('not pushed')
-    expect(r.main.summary).toContain(`tag \`${b.name}:1.0.0\` | not pushed: the push by digest failed`)
+    expect(r.main.summary).toContain(
+      `tag \`${b.name}:1.0.0\` | not pushed: the push by digest failed`
+    )
     expect(await inconsistencies(r)).toEqual([])
   })
 })

@@ -107,6 +107,35 @@ it(
 )
 
 /**
+ * hello-cli as a runner build on scratch for linux/amd64 and linux/arm64, with the gate, nothing
+ * cached in the Actions cache, nothing pushed.
+ */
+function gatedOnScratch(
+  repo: string,
+  tag: string,
+  workspace: string,
+  env: Record<string, string> = {}
+): Promise<ActionRun> {
+  const event = release(tag)
+  return runAction({
+    ...event,
+    workspace,
+    env: { ...event.env, ...env },
+    inputs: {
+      images: [
+        `- name: ${REGISTRY}/${repo}/hello-cli`,
+        '  main: ./cmd/hello-cli',
+        '  base-image: scratch'
+      ].join('\n'),
+      platforms: 'linux/amd64,linux/arm64',
+      'go-gate': 'true',
+      cache: 'false',
+      push: 'false'
+    }
+  })
+}
+
+/**
  * A test of the example's own that passes only once a container of `repo`'s image has run and
  * died on the engine while it waits (docker events since the test started): it sees the smoke test.
  */
@@ -142,22 +171,8 @@ it(
     const repo = uniqueRepo('beside')
     const ws = exampleWorkspace('hello')
     writeFileSync(join(ws, 'internal', 'greet', 'beside_test.go'), SMOKE_SEEN_TEST(repo))
-    const r = await runAction({
-      ...release('v4.6.1'),
-      workspace: ws,
-      inputs: {
-        images: [
-          `- name: ${REGISTRY}/${repo}/hello-cli`,
-          '  main: ./cmd/hello-cli',
-          '  base-image: scratch'
-        ].join('\n'),
-        // the runner's own platform too: its binary waits for the gate's go vet, not its go test
-        platforms: 'linux/amd64,linux/arm64',
-        'go-gate': 'true',
-        cache: 'false',
-        push: 'false'
-      }
-    })
+    // the runner's own platform too: its binary waits for the gate's go vet, not its go test
+    const r = await gatedOnScratch(repo, 'v4.6.1', ws)
     removeImages(tagsOf(r))
     expect(r.main.annotations.filter(a => a.command === 'error')).toEqual([])
     expect(r.main.exitCode).toBe(0)
@@ -175,23 +190,9 @@ it(
     const gocache = mkdtempSync(join(tmpdir(), 'gia-e2e-gocache-'))
     let tags: string[] = []
     try {
-      const event = release('v4.6.0')
-      const r = await runAction({
-        ...event,
-        workspace: exampleWorkspace('hello'),
-        env: { ...event.env, GOCACHE: gocache },
-        inputs: {
-          images: [
-            `- name: ${REGISTRY}/${uniqueRepo('shared')}/hello-cli`,
-            '  main: ./cmd/hello-cli',
-            // the other base the issue names: nothing but the binary
-            '  base-image: scratch'
-          ].join('\n'),
-          platforms: 'linux/amd64,linux/arm64',
-          'go-gate': 'true',
-          cache: 'false',
-          push: 'false'
-        }
+      // on scratch, the other base the issue names: nothing but the binary
+      const r = await gatedOnScratch(uniqueRepo('shared'), 'v4.6.0', exampleWorkspace('hello'), {
+        GOCACHE: gocache
       })
       tags = tagsOf(r)
       expect(r.main.annotations.filter(a => a.command === 'error')).toEqual([])
