@@ -18,8 +18,8 @@ export interface WrittenImage {
  * Writes and loads the images the action writes itself (writtenByAction), each as soon as its
  * binaries are built (its base read from its registry meanwhile), all at once: beside the Go gate
  * and the engine's stages, up to the Build stage, which collects them. An image whose base is in
- * a registry the Login stage logs in to waits for that login. Every write ends before the stage does; its lines come in the plan's
- * order, and the first failure in that order is the stage's.
+ * a registry the Login stage logs in to waits for that login. Every write ends before the stage
+ * does; its lines come in the plan's order, and the first failure in that order is the stage's.
  */
 export const writeStage: Stage = {
   name: 'Write images',
@@ -28,9 +28,11 @@ export const writeStage: Stage = {
     'no image written by the action (no runner build, or a Dockerfile of its own)',
   besideUntil: 'Build',
   async run(ctx, log) {
+    // one set of options, and so one registry client per registry, for every image
+    const opts = runnerImageOptions(ctx)
     const writes = ctx.plan.images.map(image =>
       image.runnerBuild?.writer === 'action'
-        ? writeWhenBuilt(ctx, image)
+        ? writeWhenBuilt(ctx, image, opts)
         : Promise.resolve(undefined)
     )
     ctx.writes = writes
@@ -52,12 +54,12 @@ export function writtenByAction(image: PlannedImage, engine: EngineInfo): boolea
 /** One image written and loaded once the engine is known and its binaries are built. */
 async function writeWhenBuilt(
   ctx: StageContext,
-  image: PlannedImage
+  image: PlannedImage,
+  opts: RunnerImageOptions
 ): Promise<WrittenImage | undefined> {
   await ctx.ended('Engine')
   if (!writtenByAction(image, needs(ctx.engine, 'Engine'))) return undefined
   if (baseNeedsLogin(ctx, image)) await ctx.ended('Login')
-  const opts = runnerImageOptions(ctx)
   // the base is read while the binaries are built
   const base = readRunnerBase(image, opts)
   base.catch(() => undefined)
