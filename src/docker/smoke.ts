@@ -71,6 +71,20 @@ export function lostOutput(image: PlannedImage, result: SmokeResult): boolean {
 /** The reason of a text test whose container exited 0 without the expected text. */
 const EXITED_SILENT = 'exited (code 0) without printing the expected text'
 
+/** How long a container whose text test passed has to end by itself before it is removed. */
+export const EXIT_GRACE_MS = 3_000
+
+/** Whether `p` settles within `ms`. */
+async function endsWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<false>(resolve => (timer = setTimeout(() => resolve(false), ms)))
+  try {
+    return await Promise.race([p.then(() => true), late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 /** One run of the smoke test (smokeTest). */
 async function smokeOnce(
   image: PlannedImage,
@@ -121,8 +135,11 @@ async function smokeOnce(
   const outcome = await decision
   clearTimeout(timer)
   // Passed, failed or timed out: the container goes (a server would run on), and the attached
-  // `docker run` ends once the daemon has removed it.
+  // `docker run` ends once the daemon has removed it. A text test that passed is given
+  // EXIT_GRACE_MS to end on its own (`--rm`: the daemon removes it), which a `--version` does: no
+  // `docker rm` then.
   const removed = (async (): Promise<void> => {
+    if (outcome.ok && !smoke.http && (await endsWithin(container, EXIT_GRACE_MS))) return
     await run('docker', ['rm', '--force', name], { silent: true, allowFailure: true })
     await container
   })()
