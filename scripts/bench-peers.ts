@@ -19,7 +19,9 @@
  * Every contender's jobs run on a dockerd of the bench's own (the bench's binary, containerd
  * image store, a private socket, its own bridge with outbound NAT, test/e2e/dockerd.ts), so
  * pruning its builder cache touches no one else's builds, and its containers' CPU is accounted
- * apart. Runs are interleaved: each round runs every contender cold, then every contender warm,
+ * apart. It has a containerd of its own too, started empty, as a fresh runner's is: the machine's
+ * shared one keeps the metadata of every test and build run on it (90 MB), which its garbage
+ * collection walks after every container or image removed (0.2-0.3 s of CPU each). Runs are interleaved: each round runs every contender cold, then every contender warm,
  * the order rotated by one each round. Per run: wall time, the 1-minute load average before and
  * after, and CPU seconds (scripts/bench/peers/cpu.ts). Each figure is the median of the runs, with
  * the range; every run is kept in .bench/peers.json, the table goes to .bench/peers.md.
@@ -226,8 +228,12 @@ const tools = contenders.some(c => c === 'ko' || c === 'goreleaser')
 const stamp = Date.now().toString(36)
 const cgroup = `gia-peers-${stamp}`
 say(`engine: a private dockerd (containerd store, NAT, containers in cgroup ${cgroup})`)
-const dockerd = await startDockerd('peers', true, { nat: true, cgroupParent: `/${cgroup}` })
-const containerdPid = Number(sh('pgrep', ['-xo', 'containerd']).trim()) || undefined
+const dockerd = await startDockerd('peers', true, {
+  nat: true,
+  cgroupParent: `/${cgroup}`,
+  ownContainerd: true
+})
+const containerdPid = dockerd.containerdPid
 const cpuSources = { dockerdPid: dockerd.pid, containerdPid, cgroup }
 const fx0 = release('v1.0.0')
 const api = await startGitHubApi(

@@ -7,8 +7,8 @@
  *   containers  the cgroup the private dockerd puts its containers in (cpuacct, v1): smoke tests,
  *               RUN steps, QEMU inside them, and the BuildKit of the Docker pipeline's
  *               docker-container builder (setup-buildx is given that cgroup as its parent);
- *   containerd  the machine's containerd (unpacking, snapshots), shared with every other engine
- *               on the machine, so it also counts other work running at the same time.
+ *   containerd  the private dockerd's own containerd (content, unpacking, snapshots, garbage
+ *               collection), which no other engine on the machine uses.
  */
 import { existsSync, readFileSync } from 'node:fs'
 
@@ -36,8 +36,7 @@ export interface CpuSample {
   containerd: number
 }
 
-/** The CPU seconds of a job, by where they were spent; `total` leaves out containerd, which other
- * engines on the machine share (a job that uses no Docker at all is charged tens of seconds). */
+/** The CPU seconds of a job, by where they were spent, and their total. */
 export interface CpuSeconds extends CpuSample {
   total: number
 }
@@ -80,6 +79,6 @@ export function cpuSpent(before: CpuSample, after: CpuSample): CpuSeconds {
   }
   return {
     ...out,
-    total: Math.round((out.tree + out.dockerd + out.containers) * 10) / 10
+    total: Math.round((out.tree + out.dockerd + out.containers + out.containerd) * 10) / 10
   }
 }

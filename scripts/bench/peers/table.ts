@@ -146,8 +146,8 @@ function targets(store: Store): string[] {
 
 function loadAndCpu(store: Store, contenders: string[]): string[] {
   const out = [
-    '| contender | platforms | run | runs | load before (min-max) | CPU s, median: total = tree + dockerd + containers | shared containerd, median |',
-    '|---|---:|---|---:|---|---|---:|'
+    '| contender | platforms | run | runs | load before (min-max) | CPU s, median: total = tree + dockerd + containers + containerd |',
+    '|---|---:|---|---:|---|---|'
   ]
   for (const c of contenders)
     for (const [n, m] of COLUMNS) {
@@ -156,7 +156,7 @@ function loadAndCpu(store: Store, contenders: string[]): string[] {
       const loads = runs.map(r => r.load1[0])
       const med = (k: keyof CpuSeconds): string => median(runs.map(r => r.cpu[k])).toFixed(1)
       out.push(
-        `| ${c} | ${n} | ${m === 'warm' ? 'hosted warm' : 'cold'} | ${runs.length} | ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)} | ${med('total')} = ${med('tree')} + ${med('dockerd')} + ${med('containers')} | ${med('containerd')} |`
+        `| ${c} | ${n} | ${m === 'warm' ? 'hosted warm' : 'cold'} | ${runs.length} | ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)} | ${med('total')} = ${med('tree')} + ${med('dockerd')} + ${med('containers')} + ${med('containerd')} |`
       )
     }
   return out
