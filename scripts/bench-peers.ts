@@ -245,7 +245,10 @@ const api = await startGitHubApi(
 const cleanup = async (): Promise<void> => {
   // a job still running (a step or a post step) when the bench is stopped: it would retry
   // against the cache service stopped here for many minutes
-  const engine = new Set(processTree(dockerd.pid))
+  const engine = new Set([
+    ...processTree(dockerd.pid),
+    ...(dockerd.containerdPid ? processTree(dockerd.containerdPid) : [])
+  ])
   for (const pid of processTree(process.pid).filter(p => p !== process.pid && !engine.has(p))) {
     try {
       process.kill(pid, 'SIGKILL')
