@@ -1,11 +1,15 @@
 import { describe, expect, it } from '@jest/globals'
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { extract, type Header } from 'tar-stream'
-import { parseBaseRef } from '../src/image/base.js'
+import { parseBaseRef, scratchBase } from '../src/image/base.js'
 import { runnerConfig } from '../src/image/config.js'
 import { buildLayer } from '../src/image/layer.js'
 import { provenanceStatement, purl } from '../src/image/provenance.js'
-import { buildPlan } from '../src/plan/plan.js'
+import { writeImage, type WriteOptions } from '../src/image/write.js'
+import { buildPlan, type PlannedImage } from '../src/plan/plan.js'
 import { imageWriter, type GeneratedDockerfileOptions } from '../src/plan/runnerBuild.js'
 import { contextOf } from '../test/fixtures/context.js'
 import { release } from '../test/fixtures/events.js'
@@ -175,5 +179,69 @@ describe('base references and provenance', () => {
       { name: 'pkg:docker/r/a@1?platform=linux%2Famd64', digest: { sha256: 'ff' } }
     ])
     expect(JSON.stringify(s)).not.toMatch(/On"|InvocationID/)
+  })
+})
+
+describe('an image written while its binaries are built', () => {
+  const platforms = ['linux/amd64', 'linux/arm64']
+  const image = {
+    name: 'r.example/app',
+    platforms,
+    tags: ['r.example/app:1.0.0'],
+    annotations: {}
+  } as unknown as PlannedImage
+  /** Two different "binaries" in a directory of their own. */
+  function binaries(): Map<string, string> {
+    const dir = mkdtempSync(join(tmpdir(), 'gia-writer-'))
+    return new Map(
+      platforms.map(p => {
+        const file = join(dir, p.replace('/', '-'))
+        writeFileSync(file, `binary for ${p}\n`.repeat(1000))
+        return [p, file]
+      })
+    )
+  }
+  const options = (bins: Map<string, string>): WriteOptions => ({
+    generated,
+    binaries: bins,
+    base: scratchBase(platforms),
+    sourceDateEpoch: 1_700_000_000,
+    attestations: { provenance: 'false' } as WriteOptions['attestations'],
+    source: '',
+    commit: 'c0ffee',
+    main: './cmd/app'
+  })
+  const blobs = (layout: string): string[] => {
+    try {
+      return readdirSync(join(layout, 'blobs', 'sha256'))
+    } catch {
+      return []
+    }
+  }
+
+  it("writes a platform's layer as soon as its binary is there, the same image in the end", async () => {
+    const bins = binaries()
+    const whole = await writeImage(
+      join(mkdtempSync(join(tmpdir(), 'gia-layout-')), 'l'),
+      image,
+      options(bins)
+    )
+    let arm64 = (): void => undefined
+    const arm64Built = new Promise<void>(resolve => (arm64 = resolve))
+    const layout = join(mkdtempSync(join(tmpdir(), 'gia-layout-')), 'l')
+    let settled = false
+    const writing = writeImage(layout, image, {
+      ...options(bins),
+      ready: p => (p === 'linux/arm64' ? arm64Built : Promise.resolve())
+    }).finally(() => (settled = true))
+    // linux/amd64's layer, config and manifest, while linux/arm64's binary is still "built"
+    for (let i = 0; i < 200 && blobs(layout).length < 3; i++)
+      await new Promise(r => setTimeout(r, 10))
+    expect(blobs(layout)).toHaveLength(3)
+    expect(settled).toBe(false)
+    arm64()
+    const written = await writing
+    expect(written.digest).toBe(whole.digest)
+    expect(blobs(layout)).toHaveLength(7)
   })
 })

@@ -166,6 +166,11 @@ export interface RunnerBuildOptions {
    * (rejected with the failure that stops them), so that work on the image can start at once.
    */
   ready?: (image: PlannedImage, done: Promise<void>) => void
+  /**
+   * Hears of each binary: `done` settles once it is built and stamped (its platform is checked
+   * with the others of its image, before `ready`'s `done` settles).
+   */
+  built?: (image: PlannedImage, platform: string, done: Promise<void>) => void
 }
 
 /**
@@ -204,6 +209,11 @@ export async function runnerBuilds(
     for (const j of jobs.filter(x => x.platform === platform)) {
       const build = before.then(() => slot(() => buildBinary(j, o)))
       builds.set(j, build)
+      o.built?.(
+        j.image,
+        j.platform,
+        build.then(() => undefined)
+      )
       before = build
     }
   }

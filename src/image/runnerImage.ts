@@ -45,33 +45,41 @@ export async function readRunnerBase(
   return readBase(ref, image.platforms, o.client(ref.registry), o.cacheDir)
 }
 
+/** When an image's binaries are there (by default, all of them already are). */
+export interface BinariesReady {
+  /** Settles once a platform's binary is built: its layer is written then. */
+  ready: (platform: string) => Promise<void>
+  /** Settles once all are built and checked: the image is loaded only then. */
+  checked: Promise<void>
+}
+
+const ALL_THERE: BinariesReady = { ready: () => Promise.resolve(), checked: Promise.resolve() }
+
 /**
- * Writes and loads one runner build's image; resolves, once it is in the engine, to the read of
- * its architecture checks (a promise in an object: awaiting it must not wait for the read;
- * collected with the smoke tests, like a BuildKit image's read-back) and the line for the log
- * (several images are written at once; the caller prints their lines in the plan's order).
+ * Writes and loads one runner build's image, each platform's layer as soon as its binary is built;
+ * resolves, once it is in the engine, to the read of its architecture checks (a promise in an
+ * object: awaiting it must not wait for the read; collected with the smoke tests, like a BuildKit
+ * image's read-back) and the line for the log (several images are written at once; the caller
+ * prints their lines in the plan's order).
  */
 export async function writeRunnerImage(
   image: PlannedImage,
   o: RunnerImageOptions,
-  base: Promise<Map<string, BasePlatform>> = readRunnerBase(image, o)
+  base: Promise<Map<string, BasePlatform>> = readRunnerBase(image, o),
+  binaries: BinariesReady = ALL_THERE
 ): Promise<{ read: Promise<BuiltImage>; note: string }> {
   const rb = image.runnerBuild
   if (!rb?.generated) throw new Error(`internal: ${image.name} is not written by the action`)
-  const times: string[] = []
-  let t = Date.now()
-  const lap = (what: string): void => {
-    times.push(`${what} ${((Date.now() - t) / 1000).toFixed(1)} s`)
-    t = Date.now()
-  }
-  // the time it still took once the binaries were there
+  // when the last binary was built and checked, for the time the image still took after it
+  let checkedAt = Date.now()
+  const checked = binaries.checked.then(() => void (checkedAt = Date.now()))
+  checked.catch(() => undefined)
   const basePlatforms = await base
-  lap('base')
   const layout = join(await tempDir('image-'), 'layout')
-  const binaries = new Map(image.platforms.map(p => [p, join(rb.outDir, p, rb.binary)]))
   const written = await writeImage(layout, image, {
     generated: rb.generated,
-    binaries,
+    binaries: new Map(image.platforms.map(p => [p, join(rb.outDir, p, rb.binary)])),
+    ready: binaries.ready,
     base: basePlatforms,
     sourceDateEpoch: o.sourceDateEpoch,
     attestations: o.attestations,
@@ -79,10 +87,13 @@ export async function writeRunnerImage(
     commit: o.commit,
     main: rb.main
   })
-  lap('write')
+  // nothing of an image whose binaries failed their check goes into the engine
+  await checked
+  const writeEnd = Date.now()
   await loadLayout(layout, image.versionTag, written.digest)
-  lap('load')
-  const note = `${image.name}: ${written.digest} written and loaded (${times.join(', ')}): ${written.manifests.map(m => `${m.platform} ${m.digest.slice(7, 19)}`).join(', ')}`
+  const seconds = (ms: number): string => (Math.max(0, ms) / 1000).toFixed(1)
+  const times = `written ${seconds(writeEnd - checkedAt)} s after its last binary, load ${seconds(Date.now() - writeEnd)} s`
+  const note = `${image.name}: ${written.digest} written and loaded (${times}): ${written.manifests.map(m => `${m.platform} ${m.digest.slice(7, 19)}`).join(', ')}`
   const read = (async (): Promise<BuiltImage> => {
     try {
       // read back as a BuildKit image is: sizes, and what each platform is attested with

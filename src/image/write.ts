@@ -27,6 +27,11 @@ export interface WriteOptions {
   generated: GeneratedDockerfileOptions
   /** `<os>/<arch>[/<variant>]` -> the binary compiled for it. */
   binaries: Map<string, string>
+  /**
+   * Settles once a platform's binary is there: each platform's layer is written as soon as its
+   * binary is, while the others are still built (by default they all are there).
+   */
+  ready?: (platform: string) => Promise<void>
   base: Map<string, BasePlatform>
   sourceDateEpoch: number
   attestations: AttestationPlan
@@ -84,6 +89,7 @@ async function writePlatform(
   const base = o.base.get(platform) as BasePlatform
   const g = o.generated
   const created = new Date(o.sourceDateEpoch * 1000).toISOString().replace('.000Z', 'Z')
+  await o.ready?.(platform)
   const binary = await readFile(o.binaries.get(platform) as string)
   const layer = await buildLayer(
     [{ name: g.binary, bytes: binary, mode: 0o755 }],

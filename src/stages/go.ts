@@ -61,8 +61,13 @@ export const goBuildStage: Stage = {
   applies: plan => plan.images.some(i => i.runnerBuild) || 'no runner build (no image sets main)',
   besideUntil: 'Build',
   async run(ctx, log) {
-    const ready = new Map(ctx.plan.images.filter(i => i.runnerBuild).map(i => [i, deferred()]))
+    const images = ctx.plan.images.filter(i => i.runnerBuild)
+    const ready = new Map(images.map(i => [i, deferred()]))
     ctx.binaries = new Map([...ready].map(([image, d]) => [image, d.promise]))
+    const built = new Map(images.map(i => [i, new Map(i.platforms.map(p => [p, deferred()]))]))
+    ctx.binaryBuilt = new Map(
+      [...built].map(([image, ps]) => [image, new Map([...ps].map(([p, d]) => [p, d.promise]))])
+    )
     try {
       // the post step removes the action's own directory, and what is left in a user's context
       core.saveState(ACTION_DIR_STATE, ctx.plan.actionDir)
@@ -83,12 +88,18 @@ export const goBuildStage: Stage = {
         ready: (image, done) =>
           done.then(ready.get(image)?.resolve, (e: unknown) =>
             ready.get(image)?.reject(stoppedBy('Go build', e))
-          )
+          ),
+        built: (image, platform, done) => {
+          const d = built.get(image)?.get(platform)
+          done.then(d?.resolve, (e: unknown) => d?.reject(stoppedBy('Go build', e)))
+        }
       })
       ctx.contextFiles.push(...out.written)
     } finally {
       // an image runnerBuilds never heard of (it failed first) has no binaries either
       for (const d of ready.values()) d.reject(new Stopped('Go build failed'))
+      for (const ps of built.values())
+        for (const d of ps.values()) d.reject(new Stopped('Go build failed'))
     }
   }
 }

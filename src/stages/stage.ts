@@ -41,6 +41,11 @@ export interface StageContext {
    */
   binaries?: Map<PlannedImage, Promise<void>>
   /**
+   * Per runner-build image and platform, settles once that binary is built (not yet checked:
+   * `binaries` says when the image's are); set by the Go build stage when it starts.
+   */
+  binaryBuilt?: Map<PlannedImage, Map<string, Promise<void>>>
+  /**
    * Per image in plan order, what the Write images stage wrote and loaded (undefined for an image
    * it does not write); set when that stage starts.
    */

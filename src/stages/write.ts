@@ -60,11 +60,15 @@ async function writeWhenBuilt(
   await ctx.ended('Engine')
   if (!writtenByAction(image, needs(ctx.engine, 'Engine'))) return undefined
   if (baseNeedsLogin(ctx, image)) await ctx.ended('Login')
-  // the base is read while the binaries are built
+  // the base is read while the binaries are built, and each platform's layer is written as soon
+  // as its binary is; the image is loaded once all are built and checked
   const base = readRunnerBase(image, opts)
   base.catch(() => undefined)
-  await needs(ctx.binaries, 'Go build').get(image)
-  const written = await writeRunnerImage(image, opts, base)
+  const built = needs(ctx.binaryBuilt, 'Go build').get(image)
+  const written = await writeRunnerImage(image, opts, base, {
+    ready: platform => built?.get(platform) ?? Promise.resolve(),
+    checked: needs(ctx.binaries, 'Go build').get(image) ?? Promise.resolve()
+  })
   // awaited by the Build stage, or dropped with a failed run: never an unhandled rejection
   written.read.catch(() => undefined)
   return written
