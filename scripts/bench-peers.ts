@@ -228,11 +228,7 @@ const tools = contenders.some(c => c === 'ko' || c === 'goreleaser')
 const stamp = Date.now().toString(36)
 const cgroup = `gia-peers-${stamp}`
 say(`engine: a private dockerd (containerd store, NAT, containers in cgroup ${cgroup})`)
-const dockerd = await startDockerd('peers', true, {
-  nat: true,
-  cgroupParent: `/${cgroup}`,
-  ownContainerd: true
-})
+const dockerd = await startDockerd('peers', true, { nat: true, cgroupParent: `/${cgroup}` })
 const containerdPid = dockerd.containerdPid
 const cpuSources = { dockerdPid: dockerd.pid, containerdPid, cgroup }
 const fx0 = release('v1.0.0')
@@ -245,10 +241,7 @@ const api = await startGitHubApi(
 const cleanup = async (): Promise<void> => {
   // a job still running (a step or a post step) when the bench is stopped: it would retry
   // against the cache service stopped here for many minutes
-  const engine = new Set([
-    ...processTree(dockerd.pid),
-    ...(dockerd.containerdPid ? processTree(dockerd.containerdPid) : [])
-  ])
+  const engine = new Set([...processTree(dockerd.pid), ...processTree(dockerd.containerdPid)])
   for (const pid of processTree(process.pid).filter(p => p !== process.pid && !engine.has(p))) {
     try {
       process.kill(pid, 'SIGKILL')

@@ -1,8 +1,8 @@
 /**
  * A second Docker daemon for end-to-end tests: the bench's dockerd binary on a private socket,
  * with its own data root, a bridge of its own (`--bridge none` would make it delete the bench's
- * docker0) and the bench's containerd in namespaces of its own. A runner of its own, as far as
- * images, containers and builds go.
+ * docker0) and a containerd of its own, started empty and removed with it. A runner of its own,
+ * as far as images, containers and builds go.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes, randomInt } from 'node:crypto'
@@ -18,8 +18,8 @@ export interface SecondDaemon {
   stop(): Promise<void>
   /** Its process id. */
   pid: number
-  /** The process id of its own containerd (DockerdOptions.ownContainerd). */
-  containerdPid?: number
+  /** The process id of its containerd. */
+  containerdPid: number
 }
 
 /** The bench's dockerd (scripts/bench-up.sh unpacks it under GIA_BENCH_PREFIX). */
@@ -48,14 +48,6 @@ export interface DockerdOptions {
   nat?: boolean
   /** Its containers' cgroup parent (`--cgroup-parent`), to account their CPU apart. */
   cgroupParent?: string
-  /**
-   * A containerd of its own (the bench's binary, its own root, state and socket under the
-   * daemon's directory), as a fresh runner has, instead of namespaces in the bench's shared one.
-   * containerd's garbage collection, run after each removal, walks the metadata of every
-   * namespace: on the shared one, which keeps what every test and build left, one `docker run
-   * --rm` costs it 0.2-0.3 s of CPU, against 0.03 s on a fresh one.
-   */
-  ownContainerd?: boolean
 }
 
 /** The iptables rules that let a bridge's containers reach the outside, and no one else's. */
@@ -102,14 +94,19 @@ export async function startDockerd(
   execFileSync('ip', ['link', 'set', bridge, 'up'])
   const rules = options.nat ? natRules(bridge, subnet) : []
   for (const rule of rules) iptables('-I', rule)
-  const containerd = options.ownContainerd ? await startContainerd(dir, bin) : undefined
+  // A containerd of its own, as a fresh runner has, not namespaces in the bench's shared one:
+  // containerd's garbage collection, run after each removal, walks the metadata of every
+  // namespace, and the shared one keeps what every test and build left (namespaces that second
+  // daemons left there piled up, test run after test run). There one `docker run --rm` cost it
+  // 0.2-0.3 s of CPU, against 0.03 s on an empty one; this one goes with the daemon's directory.
+  const containerd = await startContainerd(dir, bin)
   const dockerd: ChildProcess = spawn(
     bin,
     [
       ...['--config-file', join(dir, 'daemon.json'), '--host', host],
       ...['--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec')],
       ...['--pidfile', join(dir, 'docker.pid')],
-      ...['--containerd', containerd?.socket ?? '/run/containerd/containerd.sock'],
+      ...['--containerd', containerd.socket],
       ...['--containerd-namespace', namespace],
       ...['--containerd-plugins-namespace', `${namespace}-plugins`],
       // its own bridge and no iptables rules: the bench's network stays as it is
@@ -131,7 +128,7 @@ export async function startDockerd(
       dockerd.kill('SIGTERM')
       await exited
     }
-    await containerd?.stop()
+    await containerd.stop()
     execFileSync('ip', ['link', 'del', bridge], { stdio: 'pipe' })
     for (const rule of rules) iptables('-D', rule)
     // what the daemon left mounted under its roots (its network namespace handle), innermost
@@ -152,7 +149,7 @@ export async function startDockerd(
     }
     await new Promise(r => setTimeout(r, 500))
   }
-  return { host, stop, pid: dockerd.pid as number, containerdPid: containerd?.pid }
+  return { host, stop, pid: dockerd.pid as number, containerdPid: containerd.pid }
 }
 
 /** A containerd of a daemon's own, in `dir`; resolves when its socket is there. */
