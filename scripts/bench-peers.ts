@@ -21,8 +21,9 @@
  * pruning its builder cache touches no one else's builds, and its containers' CPU is accounted
  * apart. It has a containerd of its own too, started empty, as a fresh runner's is: the machine's
  * shared one keeps the metadata of every test and build run on it (90 MB), which its garbage
- * collection walks after every container or image removed (0.2-0.3 s of CPU each). Runs are interleaved: each round runs every contender cold, then every contender warm,
- * the order rotated by one each round. Per run: wall time, the 1-minute load average before and
+ * collection walks after every container or image removed (0.2-0.3 s of CPU each). Runs are
+ * interleaved: each round runs every contender cold, then every contender warm, the order
+ * rotated by one each round. Per run: wall time, the 1-minute load average before and
  * after, and CPU seconds (scripts/bench/peers/cpu.ts). Each figure is the median of the runs, with
  * the range; every run is kept in .bench/peers.json, the table goes to .bench/peers.md.
  *
@@ -229,8 +230,7 @@ const stamp = Date.now().toString(36)
 const cgroup = `gia-peers-${stamp}`
 say(`engine: a private dockerd (containerd store, NAT, containers in cgroup ${cgroup})`)
 const dockerd = await startDockerd('peers', true, { nat: true, cgroupParent: `/${cgroup}` })
-const containerdPid = dockerd.containerdPid
-const cpuSources = { dockerdPid: dockerd.pid, containerdPid, cgroup }
+const cpuSources = { dockerdPid: dockerd.pid, containerdPid: dockerd.containerdPid, cgroup }
 const fx0 = release('v1.0.0')
 const api = await startGitHubApi(
   'octo-org/octo-repo', // the harness's GITHUB_REPOSITORY

@@ -123,12 +123,8 @@ export async function startDockerd(
     }
   )
   const stop = async (): Promise<void> => {
-    if (dockerd.exitCode === null) {
-      const exited = new Promise(r => dockerd.once('exit', r))
-      dockerd.kill('SIGTERM')
-      await exited
-    }
-    await containerd.stop()
+    await terminate(dockerd)
+    await terminate(containerd.child)
     execFileSync('ip', ['link', 'del', bridge], { stdio: 'pipe' })
     for (const rule of rules) iptables('-D', rule)
     // what the daemon left mounted under its roots (its network namespace handle), innermost
@@ -149,14 +145,14 @@ export async function startDockerd(
     }
     await new Promise(r => setTimeout(r, 500))
   }
-  return { host, stop, pid: dockerd.pid as number, containerdPid: containerd.pid }
+  return { host, stop, pid: dockerd.pid as number, containerdPid: containerd.child.pid as number }
 }
 
 /** A containerd of a daemon's own, in `dir`; resolves when its socket is there. */
 async function startContainerd(
   dir: string,
   dockerd: string
-): Promise<{ socket: string; pid: number; stop: () => Promise<void> }> {
+): Promise<{ socket: string; child: ChildProcess }> {
   const bin = join(dirname(dirname(dockerd)), 'bin', 'containerd')
   if (!existsSync(bin)) throw new Error(`no containerd at ${bin}: run scripts/bench-up.sh`)
   const socket = join(dir, 'containerd.sock')
@@ -180,19 +176,21 @@ async function startContainerd(
     // its runc shims next to it
     env: { ...process.env, PATH: `${dirname(bin)}:${process.env['PATH']}` }
   })
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null) return
-    const exited = new Promise(r => child.once('exit', r))
-    child.kill('SIGTERM')
-    await exited
-  }
   const deadline = Date.now() + 30_000
   while (!existsSync(socket)) {
     if (Date.now() > deadline || child.exitCode !== null) {
-      await stop()
+      await terminate(child)
       throw new Error(`the containerd in ${dir} did not start`)
     }
     await new Promise(r => setTimeout(r, 100))
   }
-  return { socket, pid: child.pid as number, stop }
+  return { socket, child }
+}
+
+/** SIGTERM to a process this module started, unless it has exited; resolves once it has. */
+async function terminate(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return
+  const exited = new Promise(r => child.once('exit', r))
+  child.kill('SIGTERM')
+  await exited
 }

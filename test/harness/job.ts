@@ -17,9 +17,8 @@ import type { StepResult } from './runner.js'
 
 // loaded through a computed specifier: Node runs the bench scripts that use this file directly
 // (type stripping), where './runner.js' does not exist
-const { fileCommandFiles, inputEnvName, runnerEnv, spawnNode, stepResult } = (await import(
-  new URL('./runner.ts', import.meta.url).href
-)) as typeof Runner
+const { fileCommandFiles, inputEnvName, runnerEnv, spawnNode, stampLines, stepResult } =
+  (await import(new URL('./runner.ts', import.meta.url).href)) as typeof Runner
 
 interface ActionManifest {
   inputs?: Record<string, { default?: string | boolean }>
@@ -213,10 +212,9 @@ export class Job {
   }
 
   private say(chunk: string): void {
-    if (process.env['GIA_JOB_STAMPS'])
-      chunk = chunk.replace(/^(?=.)/gm, `[${(performance.now() / 1000).toFixed(2)}] `)
-    this.log.push(chunk)
-    this.opts.onOutput?.(chunk)
+    const line = stampLines(chunk)
+    this.log.push(line)
+    this.opts.onOutput?.(line)
   }
 
   private ensureRunning(name: string): void {

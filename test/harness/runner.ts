@@ -265,6 +265,15 @@ async function runStep(
   return stepResult(files, exitCode, stdout, stderr)
 }
 
+/**
+ * Under GIA_JOB_STAMPS=1 (the benches' kept logs), each line of `chunk` begins with this
+ * process's clock in seconds, `[12.34] `; otherwise `chunk` as it is.
+ */
+export function stampLines(chunk: string): string {
+  if (!process.env['GIA_JOB_STAMPS']) return chunk
+  return chunk.replace(/^(?=.)/gm, `[${(performance.now() / 1000).toFixed(2)}] `)
+}
+
 /** Spawns `node24 entry` as the runner spawns a JavaScript action's step. */
 export function spawnNode(
   entry: string,
@@ -287,11 +296,7 @@ export function spawnNode(
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20 * 60_000)
     const seen = (chunk: string): void => {
       log.push(chunk)
-      opts.onOutput?.(
-        process.env['GIA_JOB_STAMPS']
-          ? chunk.replace(/^(?=.)/gm, `[${(performance.now() / 1000).toFixed(2)}] `)
-          : chunk
-      )
+      opts.onOutput?.(stampLines(chunk))
       if (kill && !killed && kill.when.test(stdout + stderr)) {
         killed = true
         kill.before?.()
