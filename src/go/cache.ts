@@ -8,7 +8,23 @@ import { run } from '../exec.js'
 import type { Plan } from '../plan/plan.js'
 
 /** State keys the post step reads to save the Go caches. */
-export const GO_CACHE_STATE = { key: 'goCacheKey', paths: 'goCachePaths', save: 'goCacheSave' }
+export const GO_CACHE_STATE = {
+  key: 'goCacheKey',
+  gocache: 'goCacheDir',
+  parts: 'goCacheParts',
+  save: 'goCacheSave'
+}
+
+/**
+ * How many cache entries the Go caches are kept in. Each is downloaded and unpacked by a tar of
+ * its own, side by side: unpacking is the kernel creating files (tar's time is nearly all system
+ * time), which one tar does on one core. Four serve a 4-core hosted runner; on 2 cores they unpack
+ * as fast as two (README, Benchmarks).
+ */
+export const GO_CACHE_PARTS = 4
+
+/** The start of every Go cache key; a part's key has its part right after it (partKeys). */
+const KEY_START = 'go-image-action-go-'
 
 /** The cache key of the Go caches and its restore-key fallbacks. */
 export interface GoCacheKeys {
@@ -32,7 +48,7 @@ export function goCacheKeys(
   sumHash: string,
   config: string
 ): GoCacheKeys {
-  const prefix = `go-image-action-go-${os}-${arch}-${goVersion}-`
+  const prefix = `${KEY_START}${os}-${arch}-${goVersion}-`
   const configHash = createHash('sha256').update(config).digest('hex').slice(0, 8)
   return {
     key: `${prefix}${sumHash}-${configHash}`,
@@ -71,9 +87,52 @@ export async function sumHash(goDirs: string[]): Promise<string> {
   return hash.digest('hex').slice(0, 32)
 }
 
+/**
+ * The keys of part `i` (from 0) of `n`: the part right after the common start, so that no part's
+ * restore key is a prefix of another part's key (the service also tells parts apart by their
+ * paths, the entry's version). Pure.
+ */
+export function partKeys(keys: GoCacheKeys, i: number, n: number): GoCacheKeys {
+  const part = (k: string): string => `${KEY_START}part${i + 1}of${n}-${k.slice(KEY_START.length)}`
+  return { key: part(keys.key), restoreKeys: keys.restoreKeys.map(part) }
+}
+
+/** The key a part's key was made from (partKeys). Pure. */
+export function wholeKey(partKey: string): string {
+  return partKey.replace(/^(go-image-action-go-)part\d+of\d+-/, '$1')
+}
+
+/** `path` as a glob pattern that matches only itself (@actions/glob: `[*]` is a literal `*`). */
+function literal(path: string): string {
+  return path.replace(/[*?[]/g, c => `[${c}]`)
+}
+
+/**
+ * The paths (@actions/glob patterns) of each of the GO_CACHE_PARTS entries: GOMODCACHE with the
+ * files at GOCACHE's top (README, which go always writes, and its trim and test-expiry notes);
+ * then GOCACHE's 256 entry directories, by the first hex digit of their names. Every file of
+ * both caches is in exactly one part. Pure.
+ */
+export function goCacheParts(modcache: string, gocache: string): string[][] {
+  const c = literal(gocache)
+  return [
+    [literal(modcache), `${c}/README`, `${c}/*.txt`],
+    [`${c}/[0-4]?`],
+    [`${c}/[5-9a]?`],
+    [`${c}/[b-f]?`]
+  ]
+}
+
+/** One part of the Go caches: the entry's paths and keys, and whether its exact key hit. */
+export interface GoCachePart {
+  paths: string[]
+  key: string
+  hit: boolean
+}
+
 /** What restoring the Go caches found. */
 export interface GoCacheRestore {
-  /** The exact key hit. */
+  /** The exact key hit, for every part. */
   hit: boolean
   matchedKey?: string
   key?: string
@@ -82,8 +141,10 @@ export interface GoCacheRestore {
 }
 
 /**
- * Restores GOMODCACHE and GOCACHE. Returns whether the exact key hit. A cache service problem is
- * a warning, never a failure.
+ * Restores GOMODCACHE and GOCACHE, their GO_CACHE_PARTS entries side by side. Returns whether
+ * the exact key hit for every part. A part may come from another entry than the others (one
+ * evicted, a save that failed half-way): Go's caches are content-addressed, so a mix is only
+ * less warm, never wrong. A cache service problem is a warning, never a failure.
  */
 export async function restoreGoCache(goDirs: string[], config: string): Promise<GoCacheRestore> {
   const why =
@@ -103,29 +164,49 @@ export async function restoreGoCache(goDirs: string[], config: string): Promise<
   )
   const [modcache, gocache, goVersion, os, arch] = env.stdout.trim().split('\n')
   const keys = goCacheKeys(os, arch, goVersion, await sumHash(goDirs), config)
-  const paths = [modcache, gocache]
+  const paths = goCacheParts(modcache, gocache)
+  const parts: GoCachePart[] = paths.map((p, i) => ({
+    paths: p,
+    key: partKeys(keys, i, paths.length).key,
+    hit: false
+  }))
   core.saveState(GO_CACHE_STATE.key, keys.key)
-  core.saveState(GO_CACHE_STATE.paths, JSON.stringify(paths))
+  core.saveState(GO_CACHE_STATE.gocache, gocache)
+  core.saveState(GO_CACHE_STATE.parts, JSON.stringify(parts))
   if ((await readFile(keyMarker(gocache), 'utf8').catch(() => '')).trim() === keys.key) {
     core.info(
       `Go cache: ${keys.key} is already in ${gocache} (an earlier run on this runner restored or saved it); nothing to download`
     )
     return { hit: true, matchedKey: keys.key, key: keys.key }
   }
-  let matchedKey: string | undefined
-  try {
-    matchedKey = await cache.restoreCache(paths, keys.key, keys.restoreKeys)
-  } catch (e) {
-    core.warning(`Go cache: restore failed: ${(e as Error).message}`)
-  }
-  const hit = matchedKey === keys.key
-  if (hit) await markKey(gocache, keys.key)
-  core.info(
-    matchedKey
-      ? `Go cache: restored ${matchedKey}${hit ? ' (exact)' : ` (prefix; ${keys.key} will be saved)`}`
-      : `Go cache: no entry for ${keys.key} or ${keys.restoreKeys.map(k => `${k}*`).join(' or ')}`
+  const matched = await Promise.all(
+    parts.map(async (part, i) => {
+      try {
+        const { restoreKeys } = partKeys(keys, i, parts.length)
+        return await cache.restoreCache(part.paths, part.key, restoreKeys)
+      } catch (e) {
+        core.warning(
+          `Go cache: restore of part ${i + 1} of ${parts.length} failed: ${(e as Error).message}`
+        )
+        return undefined
+      }
+    })
   )
-  return { hit, matchedKey, key: keys.key }
+  for (const [i, m] of matched.entries()) parts[i].hit = m === parts[i].key
+  core.saveState(GO_CACHE_STATE.parts, JSON.stringify(parts))
+  const hit = parts.every(p => p.hit)
+  if (hit) await markKey(gocache, keys.key)
+  const found = [...new Set(matched.filter(m => m !== undefined).map(wholeKey))]
+  const kind = found.length === 1 && found[0] === keys.key ? 'exact' : 'prefix'
+  const count = matched.filter(m => m !== undefined).length
+  core.info(
+    hit
+      ? `Go cache: restored ${keys.key} (exact; ${parts.length} entries unpacked side by side)`
+      : count > 0
+        ? `Go cache: restored ${found.join(', ')} (${kind}${count < parts.length ? `, ${count} of ${parts.length} entries` : ''}; ${keys.key} will be saved)`
+        : `Go cache: no entry for ${keys.key} or ${keys.restoreKeys.map(k => `${k}*`).join(' or ')}`
+  )
+  return { hit, matchedKey: found[0], key: keys.key }
 }
 
 /**
@@ -152,20 +233,31 @@ export function markGoCacheForSave(exactHit: boolean): void {
   if (!exactHit) core.saveState(GO_CACHE_STATE.save, 'true')
 }
 
-/** Post step: saves the Go caches when the exact key missed and the job succeeded. */
+/**
+ * Post step: saves the parts of the Go caches whose exact key missed, side by side, when the job
+ * succeeded.
+ */
 export async function saveGoCache(): Promise<void> {
   if (core.getState(GO_CACHE_STATE.save) !== 'true') return
   const key = core.getState(GO_CACHE_STATE.key)
-  const paths = JSON.parse(core.getState(GO_CACHE_STATE.paths) || '[]') as string[]
-  if (!key || paths.length === 0) return
-  try {
-    const id = await cache.saveCache(paths, key)
-    if (id !== -1) {
-      core.info(`Go cache: saved ${key}`)
-      const [, gocache] = paths
-      await markKey(gocache, key)
-    }
-  } catch (e) {
-    core.warning(`Go cache: save failed: ${(e as Error).message}`)
-  }
+  const parts = JSON.parse(core.getState(GO_CACHE_STATE.parts) || '[]') as GoCachePart[]
+  const missed = parts.filter(p => !p.hit)
+  if (!key || missed.length === 0) return
+  const saved = await Promise.all(
+    missed.map(async p => {
+      try {
+        return (await cache.saveCache(p.paths, p.key)) !== -1
+      } catch (e) {
+        core.warning(`Go cache: save of ${p.key} failed: ${(e as Error).message}`)
+        return false
+      }
+    })
+  )
+  const n = saved.filter(Boolean).length
+  if (n === 0) return
+  core.info(
+    `Go cache: saved ${key}${n === parts.length ? '' : ` (${n} of its ${parts.length} entries; ${parts.length - missed.length} were restored exactly)`}`
+  )
+  // every part is in the service now: a later run on this runner needs to download none
+  if (n === missed.length) await markKey(core.getState(GO_CACHE_STATE.gocache), key)
 }

@@ -256,6 +256,31 @@ describe('@actions/cache v2 against the local service', () => {
     expect(server.stats().v2).toMatchObject({ lookups: 1, misses: 1, exactHits: 0, prefixHits: 0 })
   })
 
+  test('evict: the entry and its archive are gone, a restore of its key falls back to an older one', async () => {
+    const { dataDir } = workspace()
+    useServer(server, 'v2')
+    const prefix = uniq('evict')
+    writeFiles(dataDir, { 'a.txt': 'old\n' })
+    const old = readFiles(dataDir)
+    await cache.saveCache([dataDir], `${prefix}1`)
+    writeFiles(dataDir, { 'a.txt': 'new\n' })
+    await cache.saveCache([dataDir], `${prefix}2`)
+    const archive = path.join(
+      server.dir,
+      'blobs',
+      String(server.entries().find(e => e.key === `${prefix}2`)?.id)
+    )
+    expect(fs.existsSync(archive)).toBe(true)
+
+    expect(server.evict(`${prefix}2`)).toBe(1)
+    expect(server.evict(`${prefix}2`)).toBe(0)
+    expect(fs.existsSync(archive)).toBe(false)
+    expect(server.stats().keys).not.toContain(`${prefix}2`)
+    fs.rmSync(dataDir, { recursive: true })
+    expect(await cache.restoreCache([dataDir], `${prefix}2`, [prefix])).toBe(`${prefix}1`)
+    expect(readFiles(dataDir)).toEqual(old)
+  })
+
   test('statsFor: two clients on v2 are counted apart by their keys; lookups by the primary key', async () => {
     const { dataDir } = workspace()
     useServer(server, 'v2')

@@ -165,6 +165,12 @@ export interface CacheServer {
   statsFor(...prefixes: string[]): KeyStats
   resetStats(): void
   entries(): EntryInfo[]
+  /**
+   * Removes the committed entries of `key` and their archives, as GitHub's service does when a
+   * repository's caches pass their size limit (the least recently used go first) or a user runs
+   * `gh cache delete`. Returns how many it removed.
+   */
+  evict(key: string): number
   /** Mints an HS256 JWT shaped like the runner's ACTIONS_RUNTIME_TOKEN. */
   token(opts?: TokenOptions): string
   /** The ACTIONS_* variables a runner hands a node action, with a freshly minted token. */
@@ -1361,6 +1367,17 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
       perKey = new Map()
     },
     entries: () => state.entries.map(toInfo),
+    evict(key: string): number {
+      const gone = state.entries.filter(e => e.committed && e.key === key)
+      for (const e of gone) {
+        fs.rmSync(dataPath(e), { force: true })
+        byBlobName.delete(e.blobName)
+        byId.delete(e.id)
+      }
+      state.entries = state.entries.filter(e => !gone.includes(e))
+      persist()
+      return gone.length
+    },
     token: mintToken,
     env
   }

@@ -247,7 +247,7 @@ describe("a release under act, cold then warm, with act's cache server and a run
     expect(warmOutputs.outputs['go-cache-hit']).toBe('true')
     const main = step(warm, 'Main:gia').output
     const key = /^Go cache: saved (\S+)$/m.exec(step(cold, 'Post:gia').output)?.[1]
-    expect(main).toContain(`Go cache: restored ${key} (exact)`)
+    expect(main).toContain(`Go cache: restored ${key} (exact;`)
     // both came from act's cache server: the Go caches' archive, and the build cache's index,
     // which buildx imports (the act workspace is a new directory each run, so go test reruns the
     // tests; GOCACHE still holds every compiled package)
@@ -295,7 +295,7 @@ describe("a pull request under act's defaults (its cache server, no runtime toke
 
   it('uses the Go cache (act sets ACTIONS_CACHE_URL, which is all @actions/cache v1 needs)', () => {
     const main = step(pr, 'Main:gia').output
-    expect(main).toMatch(new RegExp(`^Go cache: restored ${GO_KEY.source} \\(exact\\)$`, 'm'))
+    expect(main).toMatch(new RegExp(`^Go cache: restored ${GO_KEY.source} \\(exact; `, 'm'))
     expect(prOutputs.outputs['go-cache-hit']).toBe('true')
     expect(step(pr, 'Main:gia').summary).toMatch(/^\| Go cache \| ok \|/m)
   })

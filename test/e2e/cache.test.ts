@@ -26,6 +26,7 @@ import {
 } from '../cache-server/server.js'
 import { release, type EventFixture } from '../fixtures/events.js'
 import { buildLog, ROOT, runAction, type ActionRun } from '../harness/runner.js'
+import { GO_CACHE_PARTS, wholeKey } from '../../src/go/cache.js'
 import {
   buildxUnderTest,
   compiledPackageCounts,
@@ -198,9 +199,14 @@ function buildCommands(r: ActionRun): string[] {
   return r.main.stdout.split('\n').filter(l => /^\[command\]\S*docker buildx build /.test(l))
 }
 
-/** The committed Go cache keys of the service. */
-function goKeys(stats: CacheStats): string[] {
+/** The committed entries of the Go caches in the service: GO_CACHE_PARTS per key. */
+function goEntries(stats: CacheStats): string[] {
   return stats.keys.filter(k => k.startsWith('go-image-action-go-'))
+}
+
+/** The committed Go cache keys of the service (each kept in GO_CACHE_PARTS entries), oldest first. */
+function goKeys(stats: CacheStats): string[] {
+  return [...new Set(goEntries(stats).map(wholeKey))]
 }
 
 /**
@@ -340,10 +346,12 @@ describe('two runs on an unchanged example, one cache service, no local build ca
       const keys = goKeys(coldStats)
       expect(keys).toHaveLength(1)
       expect(keys[0]).toMatch(GO_KEY)
-      expect(cold.post?.stdout).toContain(`Go cache: saved ${keys[0]}`)
-      // and the Dockerfiles' Go cache mounts: a second entry (test/e2e/go-cache-mounts.test.ts);
+      expect(goEntries(coldStats)).toHaveLength(GO_CACHE_PARTS)
+      expect(cold.post?.stdout).toContain(`Go cache: saved ${keys[0]}\n`)
+      // and the Dockerfiles' Go cache mounts: one more entry (test/e2e/go-cache-mounts.test.ts);
       // counted by their keys, apart from BuildKit's v2 requests (today's buildx)
-      expect(cold2.action.v2).toMatchObject({ lookups: 2, misses: 2, reserves: 2, commits: 2 })
+      const n = GO_CACHE_PARTS + 1
+      expect(cold2.action.v2).toMatchObject({ lookups: n, misses: n, reserves: n, commits: n })
       expect(cold2.action.v1.lookups + cold2.action.v1.reserves).toBe(0)
     })
   )
@@ -353,8 +361,11 @@ describe('two runs on an unchanged example, one cache service, no local build ca
     check(() => {
       const key = goKeys(coldStats)[0]
       expect(warm.main.outputs['go-cache-hit']).toBe('true')
-      expect(warm.main.stdout).toContain(`Go cache: restored ${key} (exact)`)
-      expect(warm2.action.v2).toMatchObject({ lookups: 2, exactHits: 2, downloads: 2, reserves: 0 })
+      expect(warm.main.stdout).toContain(
+        `Go cache: restored ${key} (exact; ${GO_CACHE_PARTS} entries unpacked side by side)`
+      )
+      const n = GO_CACHE_PARTS + 1
+      expect(warm2.action.v2).toMatchObject({ lookups: n, exactHits: n, downloads: n, reserves: 0 })
       const lines = goTestLines(warm)
       expect(lines).toHaveLength(4)
       for (const l of lines) expect(l).toMatch(/\(cached\)$/)
@@ -485,9 +496,9 @@ describe('two runs on an unchanged example, one cache service, no local build ca
       )
       // the Go cache mounts too (go.sum is in their key)
       expect(server.statsFor(ACTION_KEYS).v2).toMatchObject({
-        prefixHits: 2,
+        prefixHits: GO_CACHE_PARTS + 1,
         exactHits: 0,
-        commits: 2
+        commits: GO_CACHE_PARTS + 1
       })
       expect(r.post?.stdout).toContain(`Go cache: saved ${added[0]}`)
       // the prefix restore is worth it: a package that does not use x/text keeps its test result
@@ -569,7 +580,7 @@ describe('a runner build gains a platform: the Go caches follow', () => {
         expect(one.post?.stdout).toContain(`Go cache: saved ${k1}`)
         expect(two.main.stdout).toContain(`Go cache: restored ${k1} (prefix; ${k2} will be saved)`)
         expect(two.post?.stdout).toContain(`Go cache: saved ${k2}`)
-        expect(three.main.stdout).toContain(`Go cache: restored ${k2} (exact)`)
+        expect(three.main.stdout).toContain(`Go cache: restored ${k2} (exact;`)
         expect(three.post?.stdout ?? '').not.toContain('Go cache: saved')
         // amd64 came back from run 1 each time; arm64 was compiled once, in run 2
         expect(compiledPackageCounts(one)['linux/amd64']).toBeGreaterThan(20)
@@ -604,6 +615,42 @@ describe('a runner build gains a platform: the Go caches follow', () => {
         })
         expect(four.post?.stdout ?? '').not.toContain('Go cache: saved')
         expect(compiledPackageCounts(four)).toEqual({ 'linux/amd64': 0, 'linux/arm64': 0 })
+      })
+    },
+    10 * MINUTES
+  )
+
+  it(
+    'one of its entries evicted: the other parts restore, the run compiles only what was in it, and saves just that part',
+    async () => {
+      const key = goKeys(server.stats()).at(-1) ?? ''
+      const evicted = goEntries(server.stats()).filter(
+        k => wholeKey(k) === key && /-part3of/.test(k)
+      )
+      expect(evicted).toHaveLength(1)
+      expect(server.evict(evicted[0])).toBe(1)
+      server.resetStats()
+      const five = await onFreshRunner('five', 'linux/amd64,linux/arm64')
+      withLogs(runs, () => {
+        expect(unexpected(five)).toEqual([])
+        expect(five.main.exitCode).toBe(0)
+        expect(five.main.outputs['go-cache-hit']).toBe('false')
+        const n = GO_CACHE_PARTS
+        expect(five.main.stdout).toContain(
+          `Go cache: restored ${key} (exact, ${n - 1} of ${n} entries; ${key} will be saved)`
+        )
+        expect(five.post?.stdout).toContain(
+          `Go cache: saved ${key} (1 of its ${n} entries; ${n - 1} were restored exactly)`
+        )
+        expect(server.statsFor(ACTION_KEYS).v2).toMatchObject({ exactHits: n - 1, commits: 1 })
+        expect(goEntries(server.stats()).filter(k => wholeKey(k) === key)).toHaveLength(n)
+        // what the other parts held was not compiled again; what the evicted one held was
+        const compiled = compiledPackageCounts(five)
+        const cold = compiledPackageCounts(runs.one)['linux/amd64']
+        for (const platform of ['linux/amd64', 'linux/arm64']) {
+          expect(compiled[platform]).toBeGreaterThan(0)
+          expect(compiled[platform]).toBeLessThan(cold)
+        }
       })
     },
     10 * MINUTES
