@@ -197,16 +197,30 @@ export async function restoreGoCache(goDirs: string[], config: string): Promise<
   const hit = parts.every(p => p.hit)
   if (hit) await markKey(gocache, keys.key)
   const found = [...new Set(matched.filter(m => m !== undefined).map(wholeKey))]
-  const kind = found.length === 1 && found[0] === keys.key ? 'exact' : 'prefix'
-  const count = matched.filter(m => m !== undefined).length
   core.info(
     hit
       ? `Go cache: restored ${keys.key} (exact; ${parts.length} entries unpacked side by side)`
-      : count > 0
-        ? `Go cache: restored ${found.join(', ')} (${kind}${count < parts.length ? `, ${count} of ${parts.length} entries` : ''}; ${keys.key} will be saved)`
+      : found.length > 0
+        ? `Go cache: restored ${found.join(', ')} (${howRestored(parts, matched)}; ${keys.key} will be saved)`
         : `Go cache: no entry for ${keys.key} or ${keys.restoreKeys.map(k => `${k}*`).join(' or ')}`
   )
   return { hit, matchedKey: found[0], key: keys.key }
+}
+
+/** How the parts were restored when not every exact key hit: `prefix`, or the count of each kind. */
+function howRestored(parts: GoCachePart[], matched: (string | undefined)[]): string {
+  const n = parts.length
+  const exact = parts.filter(p => p.hit).length
+  const missing = matched.filter(m => m === undefined).length
+  const prefix = n - exact - missing
+  if (exact === 0 && missing === 0) return 'prefix'
+  return [
+    exact > 0 ? `${exact} of ${n} entries exact` : '',
+    prefix > 0 ? `${prefix} by prefix` : '',
+    missing > 0 ? `${missing} not found` : ''
+  ]
+    .filter(Boolean)
+    .join(', ')
 }
 
 /**
