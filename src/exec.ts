@@ -45,6 +45,14 @@ export interface RunOptions {
    * build the repository's code (go, gofmt, `docker buildx build`).
    */
   fenced?: boolean
+  /**
+   * For a command run beside another whose log comes first: its echo (the command line, then its
+   * output) is held until this settles; `true` prints what was held and streams the rest, `false`
+   * prints nothing of it. run() resolves only once it has settled.
+   */
+  echoAfter?: Promise<boolean>
+  /** Stops the command when aborted: SIGTERM to its whole process tree, SIGKILL 10 s later. */
+  signal?: AbortSignal
 }
 
 /** A command stopped at its timeout; the message names it and what to raise. */
@@ -85,6 +93,7 @@ function spawnBounded(
     env: Record<string, string>
     input?: string
     seconds?: number
+    signal?: AbortSignal
     onChunk: (chunk: string, stream: 'stdout' | 'stderr') => void
   }
 ): Promise<{ exitCode: number; timedOut: boolean }> {
@@ -92,16 +101,21 @@ function spawnBounded(
     const child = spawn(command, args, { cwd: opts.cwd, env: opts.env, stdio: 'pipe' })
     let timedOut = false
     const timers: NodeJS.Timeout[] = []
-    if (opts.seconds !== undefined && child.pid !== undefined) {
-      const pid = child.pid
+    const pid = child.pid
+    const stop = (): void => {
+      if (pid === undefined) return
+      signalTree(pid, 'SIGTERM')
+      timers.push(setTimeout(() => signalTree(pid, 'SIGKILL'), KILL_AFTER_MS))
+    }
+    if (opts.seconds !== undefined)
       timers.push(
         setTimeout(() => {
           timedOut = true
-          signalTree(pid, 'SIGTERM')
-          timers.push(setTimeout(() => signalTree(pid, 'SIGKILL'), KILL_AFTER_MS))
+          stop()
         }, opts.seconds * 1000)
       )
-    }
+    if (opts.signal?.aborted) stop()
+    else opts.signal?.addEventListener('abort', stop, { once: true })
     // decoded as UTF-8 across chunk boundaries
     child.stdout.setEncoding('utf8')
     child.stderr.setEncoding('utf8')
@@ -114,11 +128,59 @@ function spawnBounded(
     })
     child.on('close', (code, signal) => {
       for (const t of timers) clearTimeout(t)
+      opts.signal?.removeEventListener('abort', stop)
       // a command that could not start closes with a negative errno
       const exitCode = code === null ? 128 + (osSignals[signal ?? ''] ?? 0) : code < 0 ? 127 : code
       resolve({ exitCode, timedOut })
     })
   })
+}
+
+/**
+ * How run() echoes a command to the log: its line, then its output as it comes (fenced when
+ * `fenced`); nothing when silent; held until `echoAfter` says whether to print it. `end` closes
+ * the fence, once the hold has settled.
+ */
+function commandEcho(
+  line: string,
+  opts: Pick<RunOptions, 'silent' | 'fenced' | 'echoAfter'>,
+  repositoryCode: boolean
+): { print: (chunk: string) => void; end: () => Promise<void> } {
+  if (opts.silent) return { print: () => undefined, end: () => Promise.resolve() }
+  let close: (() => void) | undefined
+  let held: string[] | undefined
+  const start = (): void => {
+    process.stdout.write(`[command]${line}${EOL}`)
+    if (opts.fenced ?? repositoryCode) close = openFence()
+  }
+  const write = (chunk: string): void => {
+    if (close) writeFenced(chunk)
+    else process.stdout.write(chunk)
+  }
+  let settled: Promise<void> = Promise.resolve()
+  if (opts.echoAfter) {
+    const h: string[] = []
+    held = h
+    settled = opts.echoAfter.then(
+      go => {
+        held = undefined
+        if (!go) return void (held = [])
+        start()
+        for (const chunk of h) write(chunk)
+      },
+      () => void (held = [])
+    )
+  } else start()
+  return {
+    print: chunk => {
+      if (held) held.push(chunk)
+      else write(chunk)
+    },
+    end: async () => {
+      await settled
+      close?.()
+    }
+  }
 }
 
 /**
@@ -142,14 +204,7 @@ export async function run(
   const call = `${command} ${args.slice(0, command === 'docker' && args[0] === 'buildx' ? 2 : 1).join(' ')}`
   let stdout = ''
   let stderr = ''
-  const echo = !(opts.silent ?? false)
-  if (echo) process.stdout.write(`[command]${command} ${args.join(' ')}${EOL}`)
-  const close = echo && (opts.fenced ?? runsRepositoryCode(kind)) ? openFence() : undefined
-  const print = (chunk: string): void => {
-    if (!echo) return
-    if (close) writeFenced(chunk)
-    else process.stdout.write(chunk)
-  }
+  const echo = commandEcho(`${command} ${args.join(' ')}`, opts, runsRepositoryCode(kind))
   let exitCode: number
   let timedOut = false
   try {
@@ -158,15 +213,16 @@ export async function run(
       env,
       input: opts.input,
       seconds,
+      signal: opts.signal,
       onChunk: (chunk, stream) => {
         if (stream === 'stdout') stdout += chunk
         else stderr += chunk
-        print(chunk)
+        echo.print(chunk)
         opts.onOutput?.(chunk)
       }
     }))
   } finally {
-    close?.()
+    await echo.end()
   }
   if (timedOut && !opts.allowFailure)
     throw new CommandTimeoutError(call, seconds as number, opts.timeoutRaise)

@@ -36,12 +36,15 @@ export const goGateStage: Stage = {
     // in each distinct module directory of the images; all of them vetted, their packages are
     // compiled for the runner's own platform
     const dirs = ctx.plan.goGate.workingDirectories
+    // with the Go cache's exact key the packages are compiled: go test need not wait for go vet
+    const overlap = { testBesideVet: ctx.results.goCacheHit === true }
     for (const [i, dir] of dirs.entries())
       await goGate(
         resolve(ctx.github.workspace, dir),
         ctx.github.workspace,
         ctx.plan.goGate,
-        i === dirs.length - 1 ? ctx.gateCompiled.resolve : undefined
+        i === dirs.length - 1 ? ctx.gateCompiled.resolve : undefined,
+        overlap
       )
   }
 }
