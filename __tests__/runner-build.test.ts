@@ -1,11 +1,19 @@
 import { describe, expect, it, jest } from '@jest/globals'
+import { execFileSync } from 'node:child_process'
+import { cpSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { basename, join, relative } from 'node:path'
 import {
   binaryTime,
   checkBinaryPlatform,
   compiledPackages,
+  goBuildGroups,
+  goOutputName,
   parseGoVersionM,
+  runnerBuilds,
   splitGoVersionM
 } from '../src/go/build.js'
+import type { PlannedImage } from '../src/plan/plan.js'
 import { renderPlanText } from '../src/plan/render.js'
 import { buildPlan, dockerfilePaths } from '../src/plan/plan.js'
 import { generatedDockerfile, goEnvFor, renderLdflags } from '../src/plan/runnerBuild.js'
@@ -426,4 +434,89 @@ describe('the mtime of a built binary', () => {
     for (const t of others) expect(t).not.toBe(a)
     expect(new Set(others).size).toBe(3)
   })
+})
+
+describe('one go build per platform for the binaries it can build together', () => {
+  it('names a main package as go build -o dir/ does, when its path can say', () => {
+    expect(goOutputName('./cmd/web')).toBe('web')
+    expect(goOutputName('./web/')).toBe('web')
+    expect(goOutputName('./cmd/api/v2')).toBeUndefined()
+    expect(goOutputName('.')).toBeUndefined()
+    expect(goOutputName('./')).toBeUndefined()
+    expect(goOutputName('example.com/m/cmd/web')).toBeUndefined()
+  })
+
+  it('groups a platform’s binaries by module directory and -ldflags, never two of one name', () => {
+    const job = (
+      name: string,
+      main: string,
+      platform = 'linux/amd64',
+      ldflags = '-s',
+      goDir = '/m'
+    ) => ({
+      name,
+      platform,
+      goDir,
+      image: { runnerBuild: { main, ldflags } as NonNullable<PlannedImage['runnerBuild']> }
+    })
+    const names = (groups: { name: string }[][]): string[][] => groups.map(g => g.map(j => j.name))
+    expect(
+      names(goBuildGroups([job('a', './cmd/a'), job('b', './cmd/b'), job('c', './c')]))
+    ).toEqual([['a', 'b', 'c']])
+    expect(
+      names(
+        goBuildGroups([
+          job('a', './cmd/a'),
+          job('b', './cmd/b', 'linux/arm64'),
+          job('c', './cmd/c', 'linux/amd64', '-s -w'),
+          job('d', './cmd/d', 'linux/amd64', '-s', '/other'),
+          job('e', './x/a'),
+          job('f', '.'),
+          job('g', './cmd/g')
+        ])
+      )
+    ).toEqual([['a', 'g'], ['b'], ['c'], ['d'], ['e'], ['f']])
+  })
+
+  it('builds two images’ binaries with one go build per platform, each binary at its own path', async () => {
+    const ws = mkdtempSync(join(tmpdir(), 'gia-group-'))
+    cpSync(join('examples', 'hello'), ws, { recursive: true })
+    const plan = buildPlan(
+      inputsFor({
+        images: '- name: r/cli\n  main: ./cmd/hello-cli\n- name: r/web\n  main: ./cmd/hello-web',
+        platforms: 'linux/amd64,linux/arm64'
+      }),
+      { ...contextOf(release('v1.2.3')), workspace: ws, runnerTemp: join(ws, 'temp') },
+      opts()
+    )
+    const lines: string[] = []
+    const { binaries } = await runnerBuilds(plan.images, {
+      goDirOf: () => ws,
+      workspace: ws,
+      sourceDateEpoch: plan.sourceDateEpoch,
+      runnerPlatform: 'linux/amd64',
+      nativeAfter: Promise.resolve(),
+      log: l => lines.push(l),
+      copied: () => undefined
+    })
+    // one line, and so one go build, per platform, naming both binaries
+    expect(lines).toHaveLength(2)
+    for (const l of lines)
+      expect(l).toMatch(
+        /^linux\/(amd64|arm64): \.\/cmd\/hello-cli -> \S+\/hello-cli, \.\/cmd\/hello-web -> \S+\/hello-web \(/
+      )
+    expect(binaries.map(b => `${b.platform} ${relative(join(ws, 'temp'), b.path)}`).sort()).toEqual(
+      [
+        'linux/amd64 go-image-action/runner-build/r-cli/linux/amd64/hello-cli',
+        'linux/amd64 go-image-action/runner-build/r-web/linux/amd64/hello-web',
+        'linux/arm64 go-image-action/runner-build/r-cli/linux/arm64/hello-cli',
+        'linux/arm64 go-image-action/runner-build/r-web/linux/arm64/hello-web'
+      ]
+    )
+    // each is the program it is named for, built with the release's version
+    for (const b of binaries.filter(x => x.platform === 'linux/amd64')) {
+      const out = execFileSync(b.path, ['--version'], { encoding: 'utf8' })
+      expect(out).toMatch(new RegExp(`^${basename(b.path)} 1\\.2\\.3 `))
+    }
+  }, 300_000)
 })

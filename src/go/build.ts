@@ -10,6 +10,7 @@ import {
   readdir,
   readFile,
   realpath,
+  rename,
   rm,
   rmdir,
   stat,
@@ -23,6 +24,7 @@ import { Stopped } from '../util/stopped.js'
 import { run } from '../exec.js'
 import type { PlannedImage } from '../plan/plan.js'
 import { goEnvFor } from '../plan/runnerBuild.js'
+import { tempDir } from '../tempDir.js'
 
 /** State key: the action's own directory, which the post step removes. */
 export const ACTION_DIR_STATE = 'action-dir'
@@ -140,6 +142,41 @@ interface BinaryJob {
   goDir: string
 }
 
+/**
+ * The name `go build -o <dir>/` gives a main package named by a relative path (`./cmd/web` ->
+ * `web`), or undefined when only its import path can say (`.`, a `/vN` major-version directory).
+ */
+export function goOutputName(main: string): string | undefined {
+  const m = /^\.\/(?:[^\s]*\/)?([^/\s]+)\/?$/.exec(main)
+  if (!m || m[1] === '.' || m[1] === '..' || /^v\d+$/.test(m[1])) return undefined
+  return m[1]
+}
+
+/**
+ * Groups the binaries that one `go build` can build together: the same platform, module
+ * directory and -ldflags, each main package with a name of its own in the output directory
+ * (goOutputName). One go process then loads and hashes the package graph they share once, and
+ * links them all. Any other binary is a group of its own. In the jobs' order. Pure.
+ */
+export function goBuildGroups<
+  J extends { platform: string; goDir: string; image: Pick<PlannedImage, 'runnerBuild'> }
+>(jobs: J[]): J[][] {
+  const groups: { key: string; names: Set<string>; jobs: J[] }[] = []
+  for (const j of jobs) {
+    const rb = j.image.runnerBuild as NonNullable<PlannedImage['runnerBuild']>
+    const name = goOutputName(rb.main)
+    const key = `${j.platform}\n${j.goDir}\n${rb.ldflags}`
+    const g = name
+      ? groups.find(x => x.key === key && x.names.size > 0 && !x.names.has(name))
+      : undefined
+    if (g && name) {
+      g.names.add(name)
+      g.jobs.push(j)
+    } else groups.push({ key, names: new Set(name ? [name] : []), jobs: [j] })
+  }
+  return groups.map(g => g.jobs)
+}
+
 /** What runnerBuilds needs from the run. */
 export interface RunnerBuildOptions {
   /** The directory of the image's module, for an image. */
@@ -196,8 +233,9 @@ export async function runnerBuilds(
     image.platforms.map(platform => ({ image, platform, goDir: o.goDirOf(image) }))
   )
   const slot = slots(availableParallelism())
-  // One platform's binaries one after another: the first compiles what they share, the others
-  // then only link (two builds of one platform at once would both compile it).
+  // One go build per group of a platform's binaries (goBuildGroups); a platform's groups one after
+  // another: the first compiles what they share, the others then only link (two builds of one
+  // platform at once would both compile it).
   const builds = new Map<BinaryJob, Promise<BuiltBinary>>()
   for (const platform of new Set(jobs.map(j => j.platform))) {
     let before: Promise<unknown> =
@@ -206,14 +244,17 @@ export async function runnerBuilds(
             throw new Stopped(`no ${platform} binary built: ${(e as Error).message}`)
           })
         : Promise.resolve()
-    for (const j of jobs.filter(x => x.platform === platform)) {
-      const build = before.then(() => slot(() => buildBinary(j, o)))
-      builds.set(j, build)
-      o.built?.(
-        j.image,
-        j.platform,
-        build.then(() => undefined)
-      )
+    for (const group of goBuildGroups(jobs.filter(x => x.platform === platform))) {
+      const build = before.then(() => slot(() => buildBinaries(group, o)))
+      for (const [i, j] of group.entries()) {
+        const one = build.then(bins => bins[i])
+        builds.set(j, one)
+        o.built?.(
+          j.image,
+          j.platform,
+          one.then(() => undefined)
+        )
+      }
       before = build
     }
   }
@@ -249,34 +290,56 @@ export async function runnerBuilds(
   return { binaries, written }
 }
 
-/** `go build` of one binary, stamped with binaryTime. */
-async function buildBinary(j: BinaryJob, o: RunnerBuildOptions): Promise<BuiltBinary> {
-  const rb = j.image.runnerBuild as NonNullable<PlannedImage['runnerBuild']>
-  const out = join(rb.outDir, j.platform, rb.binary)
-  await mkdir(join(rb.outDir, j.platform), { recursive: true })
+/**
+ * One `go build` of a group of binaries of one platform (goBuildGroups), each stamped with
+ * binaryTime: straight to its path when alone, else into a directory of the run's and then moved
+ * to each binary's path. One log line for the group.
+ */
+async function buildBinaries(group: BinaryJob[], o: RunnerBuildOptions): Promise<BuiltBinary[]> {
+  const { platform, goDir } = group[0]
+  const rbs = group.map(j => j.image.runnerBuild as NonNullable<PlannedImage['runnerBuild']>)
+  const outs = rbs.map(rb => join(rb.outDir, platform, rb.binary))
+  for (const out of outs) await mkdir(dirname(out), { recursive: true })
+  const together = group.length > 1 ? await tempDir('go-build-') : undefined
+  const mains = rbs.map(rb => rb.main)
   const started = Date.now()
   let compiled: string[]
   try {
     const res = await run(
       'go',
-      ['build', '-v', '-trimpath', `-ldflags=${rb.ldflags}`, '-o', out, rb.main],
-      { cwd: j.goDir, env: goEnvFor(j.platform), silent: true }
+      [
+        'build',
+        '-v',
+        '-trimpath',
+        `-ldflags=${rbs[0].ldflags}`,
+        '-o',
+        together ? `${together}/` : outs[0],
+        ...mains
+      ],
+      { cwd: goDir, env: goEnvFor(platform), silent: true }
     )
     compiled = compiledPackages(res.stderr)
+    if (together)
+      for (const [i, rb] of rbs.entries())
+        await rename(join(together, goOutputName(rb.main) as string), outs[i])
   } catch (e) {
     throw new Error(
-      `go build of ${rb.main} for ${j.platform} (${j.image.name}) failed: ${(e as Error).message}`
+      `go build of ${mains.join(', ')} for ${platform} (${group.map(j => j.image.name).join(', ')}) failed: ${(e as Error).message}`
     )
+  } finally {
+    if (together) await rm(together, { recursive: true, force: true })
   }
   const ms = Date.now() - started
-  // Same commit, same bytes, same timestamp: the layer is reproducible.
-  const stamp = binaryTime(o.sourceDateEpoch, await readFile(out))
-  await utimes(out, stamp, stamp)
+  for (const out of outs) {
+    // Same commit, same bytes, same timestamp: the layer is reproducible.
+    const stamp = binaryTime(o.sourceDateEpoch, await readFile(out))
+    await utimes(out, stamp, stamp)
+  }
   const n = compiled.length
   o.log(
-    `${j.platform}: ${rb.main} -> ${out} (${(ms / 1000).toFixed(1)} s, ${n} package${n === 1 ? '' : 's'} compiled)`
+    `${platform}: ${mains.map((m, i) => `${m} -> ${outs[i]}`).join(', ')} (${(ms / 1000).toFixed(1)} s, ${n} package${n === 1 ? '' : 's'} compiled)`
   )
-  return { platform: j.platform, path: out, ms, compiled }
+  return outs.map(path => ({ platform, path, ms, compiled }))
 }
 
 /**

@@ -85,11 +85,12 @@ export function docker(args: string[]): string {
 }
 
 /** Packages each runner-build platform compiled: the Go build stage's
- * `<platform>: <main> -> <path> (<s> s, <n> packages compiled)` lines. */
+ * `<platform>: <main> -> <path>[, <main> -> <path>...] (<s> s, <n> packages compiled)` lines (one
+ * per go build, which may build several images' binaries). */
 export function compiledPackageCounts(r: ActionRun): Record<string, number> {
   const counts: Record<string, number> = {}
   for (const m of r.main.stdout.matchAll(
-    /^(linux\/\S+): \S+ -> \S+ \([\d.]+ s, (\d+) packages? compiled\)$/gm
+    /^(linux\/\S+): \S+ -> \S+(?:, \S+ -> \S+)* \([\d.]+ s, (\d+) packages? compiled\)$/gm
   ))
     counts[m[1]] = Number(m[2])
   return counts
