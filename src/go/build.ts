@@ -7,6 +7,7 @@ import {
   cp,
   lstat,
   mkdir,
+  mkdtemp,
   readdir,
   readFile,
   realpath,
@@ -24,7 +25,6 @@ import { Stopped } from '../util/stopped.js'
 import { run } from '../exec.js'
 import type { PlannedImage } from '../plan/plan.js'
 import { goEnvFor } from '../plan/runnerBuild.js'
-import { tempDir } from '../tempDir.js'
 
 /** State key: the action's own directory, which the post step removes. */
 export const ACTION_DIR_STATE = 'action-dir'
@@ -292,15 +292,17 @@ export async function runnerBuilds(
 
 /**
  * One `go build` of a group of binaries of one platform (goBuildGroups), each stamped with
- * binaryTime: straight to its path when alone, else into a directory of the run's and then moved
- * to each binary's path. One log line for the group.
+ * binaryTime: straight to its path when alone, else into a directory beside the images' own and
+ * then moved to each binary's path. One log line for the group.
  */
 async function buildBinaries(group: BinaryJob[], o: RunnerBuildOptions): Promise<BuiltBinary[]> {
   const { platform, goDir } = group[0]
   const rbs = group.map(j => j.image.runnerBuild as NonNullable<PlannedImage['runnerBuild']>)
   const outs = rbs.map(rb => join(rb.outDir, platform, rb.binary))
   for (const out of outs) await mkdir(dirname(out), { recursive: true })
-  const together = group.length > 1 ? await tempDir('go-build-') : undefined
+  // beside the images' own directories (the action's, on one file system: a rename moves them)
+  const together =
+    group.length > 1 ? await mkdtemp(join(dirname(rbs[0].outDir), '.go-build-')) : undefined
   const mains = rbs.map(rb => rb.main)
   const started = Date.now()
   let compiled: string[]
