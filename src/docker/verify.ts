@@ -8,6 +8,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { run } from '../exec.js'
 import { goPlatformProblems, goTarget, splitGoVersionM } from '../go/build.js'
+import { readGoBuildInfo } from '../go/buildInfo.js'
 import type { ArchitectureResult } from '../results.js'
 import { tempDir } from '../tempDir.js'
 import { describeElf, describeExpected, elfProblems, parseElfHeader } from './elf.js'
@@ -108,40 +109,48 @@ export async function verifyArchitecture(
     .map((m, i) => ({ platform: m.platform, found: found[i] }))
     .filter(e => e.found.bytes !== undefined)
   if (elves.length === 0) return results
-  const dir = await tempDir('verify-')
-  try {
-    const files = elves.map((_, i) => join(dir, `exe-${i}`))
-    for (const [i, e] of elves.entries()) await writeFile(files[i], e.found.bytes as Buffer)
-    let text: string
+  // read from the bytes; a binary of before Go 1.18 through `go version -m`, outside any module
+  // (a go.mod's toolchain line must not make go fetch a toolchain)
+  const infos = elves.map(e => readGoBuildInfo(e.found.bytes as Buffer))
+  const sections = new Map<number, string>()
+  for (const [i, info] of infos.entries())
+    if (typeof info === 'object') sections.set(i, info.section)
+  const old = elves.map((_, i) => i).filter(i => infos[i] === 'old')
+  if (old.length > 0) {
+    const dir = await tempDir('verify-')
     try {
-      // run outside any module: a go.mod's toolchain line must not make go fetch a toolchain
+      const files = old.map(i => join(dir, `exe-${i}`))
+      for (const [k, i] of old.entries()) await writeFile(files[k], elves[i].found.bytes as Buffer)
       const res = await run('go', ['version', '-m', ...files], {
         cwd: dir,
         silent: true,
         allowFailure: true
       })
-      text = res.stdout
+      const read = splitGoVersionM(res.stdout, files)
+      for (const [k, i] of old.entries()) {
+        const section = read.get(files[k])
+        if (section !== undefined) sections.set(i, section)
+      }
     } catch (e) {
       // no Go on the runner: the ELF check stands alone
-      for (const { found: f } of elves)
-        f.result.note = `Go build information not read (${(e as Error).message.split('\n')[0]})`
-      return results
+      for (const i of old)
+        elves[i].found.result.note =
+          `Go build information not read (${(e as Error).message.split('\n')[0]})`
+    } finally {
+      await rm(dir, { recursive: true, force: true })
     }
-    const sections = splitGoVersionM(text, files)
-    for (const [i, { platform, found: f }] of elves.entries()) {
-      const section = sections.get(files[i])
-      if (section === undefined) continue
-      const problems = goPlatformProblems(section, platform)
-      f.result.found = `${f.result.found}; Go binary for ${goTarget(section)}`
-      if (problems.length > 0) {
-        f.result.status = 'mismatch'
-        f.result.problems = [...(f.result.problems ?? []), ...problems.map(p => `Go ${p}`)]
-      }
-    }
-    return results
-  } finally {
-    await rm(dir, { recursive: true, force: true })
   }
+  for (const [i, { platform, found: f }] of elves.entries()) {
+    const section = sections.get(i)
+    if (section === undefined) continue
+    const problems = goPlatformProblems(section, platform)
+    f.result.found = `${f.result.found}; Go binary for ${goTarget(section)}`
+    if (problems.length > 0) {
+      f.result.status = 'mismatch'
+      f.result.problems = [...(f.result.problems ?? []), ...problems.map(p => `Go ${p}`)]
+    }
+  }
+  return results
 }
 
 /** One line saying what a platform's check found, for the log and the error. */

@@ -25,6 +25,7 @@ import { Stopped } from '../util/stopped.js'
 import { run } from '../exec.js'
 import type { PlannedImage } from '../plan/plan.js'
 import { goEnvFor } from '../plan/runnerBuild.js'
+import { readGoBuildInfo } from './buildInfo.js'
 
 /** State key: the action's own directory, which the post step removes. */
 export const ACTION_DIR_STATE = 'action-dir'
@@ -345,6 +346,26 @@ async function buildBinaries(group: BinaryJob[], o: RunnerBuildOptions): Promise
 }
 
 /**
+ * Each Go binary's build information as `go version -m` prints it under the file (none for a file
+ * that is not one), read from the files themselves (readGoBuildInfo); one `go version -m`, in
+ * `cwd`, for those of before Go 1.18.
+ */
+export async function goBuildSections(files: string[], cwd: string): Promise<Map<string, string>> {
+  const sections = new Map<string, string>()
+  const old: string[] = []
+  for (const file of files) {
+    const info = readGoBuildInfo(await readFile(file))
+    if (info === 'old') old.push(file)
+    else if (info) sections.set(file, info.section)
+  }
+  if (old.length > 0) {
+    const res = await run('go', ['version', '-m', ...old], { cwd, silent: true })
+    for (const [file, section] of splitGoVersionM(res.stdout, old)) sections.set(file, section)
+  }
+  return sections
+}
+
+/**
  * One image's binaries once built: their platforms checked, its files staged, its generated
  * Dockerfile written, and the binaries copied into a context the user named (appended to
  * `written`; on a clash what this image copied is removed again and the error names the image).
@@ -357,14 +378,9 @@ async function finishImage(
 ): Promise<void> {
   const rb = image.runnerBuild as NonNullable<PlannedImage['runnerBuild']>
   const goDir = o.goDirOf(image)
-  // one `go version -m` for all binaries: a go process per binary costs more than reading them
-  const info = await run('go', ['version', '-m', ...binaries.map(b => b.path)], {
-    cwd: goDir,
-    silent: true
-  })
-  const sections = splitGoVersionM(
-    info.stdout,
-    binaries.map(b => b.path)
+  const sections = await goBuildSections(
+    binaries.map(b => b.path),
+    goDir
   )
   for (const b of binaries) checkBinaryPlatform(sections.get(b.path) ?? '', b.platform, b.path)
   if (rb.filesDir)
