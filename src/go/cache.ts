@@ -15,13 +15,16 @@ export const GO_CACHE_STATE = {
   save: 'goCacheSave'
 }
 
+/** GOCACHE's entry directories (two hex digits) in the parts after the first, by first digit. */
+const GOCACHE_SPLIT = ['[0-4]', '[5-9a]', '[b-f]']
+
 /**
- * How many cache entries the Go caches are kept in. Each is downloaded and unpacked by a tar of
- * its own, side by side: unpacking is the kernel creating files (tar's time is nearly all system
- * time), which one tar does on one core. Four serve a 4-core hosted runner; on 2 cores they unpack
- * as fast as two (README, Benchmarks).
+ * How many cache entries the Go caches are kept in (goCacheParts). Each is downloaded and
+ * unpacked by a tar of its own, side by side: unpacking is the kernel creating files (tar's time
+ * is nearly all system time), which one tar does on one core. Four serve a 4-core hosted runner;
+ * on 2 cores they unpack as fast as two (README, Benchmarks).
  */
-export const GO_CACHE_PARTS = 4
+export const GO_CACHE_PARTS = 1 + GOCACHE_SPLIT.length
 
 /** The start of every Go cache key; a part's key has its part right after it (partKeys). */
 const KEY_START = 'go-image-action-go-'
@@ -117,9 +120,7 @@ export function goCacheParts(modcache: string, gocache: string): string[][] {
   const c = literal(gocache)
   return [
     [literal(modcache), `${c}/README`, `${c}/*.txt`],
-    [`${c}/[0-4]?`],
-    [`${c}/[5-9a]?`],
-    [`${c}/[b-f]?`]
+    ...GOCACHE_SPLIT.map(first => [`${c}/${first}?`])
   ]
 }
 

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { run } from '../exec.js'
 import type { GoGatePlan } from '../plan/plan.js'
+import { deferred } from '../util/deferred.js'
 
 /** A compiler, vet or test message with a position. */
 export interface GoProblem {
@@ -165,9 +166,10 @@ export async function goGate(
       ? gofmtCheck(dir, workspace, dirs)
       : Promise.resolve(undefined)
   const leftOut = vets || tests ? leftOutWarning(dir, workspace, dirs, gate.env) : undefined
-  const before = deferred()
+  // whether a step's held echo is printed: once the step before it passed
+  const before = deferred<boolean>()
   const vet = vets ? goVet(dir, workspace, dirs, gate, before.promise, stop.signal) : undefined
-  const afterVet = deferred()
+  const afterVet = deferred<boolean>()
   const test =
     tests && overlap.testBesideVet
       ? goTest(dir, workspace, dirs, gate, afterVet.promise, stop.signal)
@@ -196,13 +198,6 @@ export async function goGate(
     throw e
   }
   return { goVersion }
-}
-
-/** A promise of whether a held echo is printed, and its resolve. */
-function deferred(): { promise: Promise<boolean>; resolve: (go: boolean) => void } {
-  let resolve: (go: boolean) => void = () => undefined
-  const promise = new Promise<boolean>(r => (resolve = r))
-  return { promise, resolve }
 }
 
 async function goVet(
