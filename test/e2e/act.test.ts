@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { pullRequest, release } from '../fixtures/events.js'
 import { actBinary, actRepo, runAct, type ActRun, type ActStep } from '../harness/act.js'
 import { registryTags, REGISTRY, removeImages, requireBench, uniqueRepo } from './bench.js'
+import { GO_CACHE_PARTS } from '../../src/go/cache.js'
 
 const MINUTES = 60_000
 const GO_KEY = /go-image-action-go-linux-[a-z0-9]+-go\S+-[0-9a-f]{32}-[0-9a-f]{8}/
@@ -248,12 +249,20 @@ describe("a release under act, cold then warm, with act's cache server and a run
     const main = step(warm, 'Main:gia').output
     const key = /^Go cache: saved (\S+)$/m.exec(step(cold, 'Post:gia').output)?.[1]
     expect(main).toContain(`Go cache: restored ${key} (exact;`)
-    // both came from act's cache server: the Go caches' archive, and the build cache's index,
-    // which buildx imports (the act workspace is a new directory each run, so go test reruns the
-    // tests; GOCACHE still holds every compiled package)
+    // both came from act's cache server: the Go caches' GO_CACHE_PARTS archives (looked up side
+    // by side and downloaded before the next client's lookup: the Go cache mounts', then
+    // BuildKit's), and the build cache's index, which buildx imports (the act workspace is a new
+    // directory each run, so go test reruns the tests; GOCACHE still holds every compiled package)
+    const goLookup = /^GET \S+\/_apis\/artifactcache\/cache\?keys=go-image-action-go-part\d+of\d+-/
+    const lookup = /^GET \S+\/_apis\/artifactcache\/cache\?keys=/
+    const first = warm.debug.findIndex(l => goLookup.test(l))
+    expect(first).toBeGreaterThanOrEqual(0)
+    const next = warm.debug.findIndex((l, i) => i > first && lookup.test(l) && !goLookup.test(l))
+    const goRequests = warm.debug.slice(first, next < 0 ? undefined : next)
+    expect(goRequests.filter(l => goLookup.test(l))).toHaveLength(GO_CACHE_PARTS)
     expect(
-      downloaded(warm, /^GET \S+\/_apis\/artifactcache\/cache\?keys=go-image-action-go-/)
-    ).toBe(true)
+      goRequests.filter(l => /^GET \S+\/_apis\/artifactcache\/artifacts\/\d+$/.test(l))
+    ).toHaveLength(GO_CACHE_PARTS)
     expect(downloaded(warm, /^GET \S+\/_apis\/artifactcache\/cache\?keys=index-/)).toBe(true)
     expect(main).toMatch(/^#\d+ importing cache manifest from gha:/m)
     expect(runStepsExecuted(main)).toEqual([])
